@@ -1,0 +1,90 @@
+# nbplatform: `make up` runs the platform, `make test` runs every test.
+# Both install what they need first (idempotent: a second run with nothing
+# changed does nothing but start). Stamps in .stamps/ record what is done.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LAB := extensions/nbplatform-lab
+STAMPS := .stamps
+PYPROJECTS := pyproject.toml lib/pyproject.toml hub/pyproject.toml jobs/pyproject.toml $(LAB)/pyproject.toml
+LAB_SOURCES := $(LAB)/package.json $(LAB)/tsconfig.json $(wildcard $(LAB)/src/*.ts $(LAB)/src/*.tsx $(LAB)/style/*.css $(LAB)/schema/*.json)
+PYTEST_ARGS ?=
+
+.PHONY: up install test test-fast bench lint format clean-state help
+
+help:
+	@echo "make up     install (first time) and run the platform at http://127.0.0.1:8000"
+	@echo "make test   install (first time) and run every test"
+	@echo "make bench  run the benchmarks in bench/"
+	@echo "make lint   ruff, eslint and prettier"
+
+up: install
+	@$(BIN)/nbplatform up
+
+install: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/kernels $(STAMPS)/labext
+
+$(STAMPS)/check:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
+	  { echo "nbplatform needs Python 3.11 or newer as '$(PYTHON)' (set PYTHON=/path/to/python3.11)."; exit 1; }
+	@command -v node >/dev/null 2>&1 || \
+	  { echo "nbplatform needs Node.js 20 or newer on the PATH for the proxy and the JupyterLab extension: install it, then run make again."; exit 1; }
+	@node -e 'process.exit(parseInt(process.versions.node) >= 20 ? 0 : 1)' || \
+	  { echo "nbplatform needs Node.js 20 or newer; found $$(node --version)."; exit 1; }
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv: $(STAMPS)/check
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	@touch $@
+
+# The lab extension's JavaScript is built before its Python package is installed.
+$(STAMPS)/labjs: $(STAMPS)/venv $(LAB_SOURCES)
+	$(BIN)/pip install --quiet 'jupyterlab>=4.6,<5' 'hatch-jupyter-builder>=0.10' 'hatchling>=1.25'
+	cd $(LAB) && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm install && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm build:prod
+	@touch $@
+
+$(STAMPS)/python: $(STAMPS)/venv $(STAMPS)/labjs $(PYPROJECTS)
+	$(BIN)/pip install --quiet -e lib -e hub -e jobs -e $(LAB) -e '.[test]'
+	@touch $@
+
+$(STAMPS)/labext: $(STAMPS)/python $(STAMPS)/labjs
+	$(BIN)/jupyter labextension develop --overwrite $(LAB) >/dev/null
+	$(BIN)/jupyter server extension enable --sys-prefix nbplatform_lab >/dev/null
+	@touch $@
+
+$(STAMPS)/node: $(STAMPS)/check package.json
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(STAMPS)/kernels: $(STAMPS)/python $(wildcard kernels/*/kernel.json)
+	for k in kernels/*/; do $(BIN)/jupyter kernelspec install "$$k" --sys-prefix --replace >/dev/null; done
+	@touch $@
+
+# Debian's Chromium drives the browser tests (never a downloaded browser).
+$(STAMPS)/chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+	@mkdir -p $(STAMPS) && touch $@
+
+test: install $(STAMPS)/chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd $(LAB) && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm lint:check
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python "$$script" || exit 1; done
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	cd $(LAB) && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm lint:check
+
+format: install
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+	cd $(LAB) && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm lint
+
+clean-state:
+	rm -rf var

@@ -1,0 +1,105 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/**
+ * The path, under the server's base URL, of the nbplatform_lab server extension.
+ */
+export const API_NAMESPACE = 'nbplatform/api';
+
+/**
+ * An error answered by the nbplatform_lab server extension.
+ *
+ * The server sends `{"message": ..., "error_code": ...}`; `message` is a sentence
+ * meant for the user.
+ */
+export class PlatformAPIError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly errorCode: string
+  ) {
+    super(message);
+    this.name = 'PlatformAPIError';
+  }
+}
+
+/**
+ * What the single-user server knows about itself (its profile and devices).
+ */
+export interface IServerInfo {
+  profile: string;
+  gpus: string[];
+  kernels: string[];
+}
+
+/**
+ * The signed-in user, as the platform service describes them.
+ */
+export interface IMe {
+  name: string;
+  admin: boolean;
+  groups: string[];
+  roles: string[];
+  scopes: string[];
+  server: IServerInfo;
+}
+
+/**
+ * Call the nbplatform_lab server extension.
+ *
+ * Every request of this extension goes through here, so authentication (the
+ * server's XSRF token and credentials, handled by ServerConnection) and error
+ * handling are the same everywhere.
+ *
+ * @param endPoint - The path under `<base_url>/nbplatform/api/`, e.g. `me`.
+ * @param init - The request options (method, body...).
+ * @returns The decoded JSON body of the answer.
+ * @throws PlatformAPIError when the server answers with an error status.
+ * @throws ServerConnection.NetworkError when the server cannot be reached.
+ */
+export async function requestAPI<T>(
+  endPoint = '',
+  init: RequestInit = {}
+): Promise<T> {
+  const settings = ServerConnection.makeSettings();
+  const requestUrl = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
+
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(requestUrl, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+
+  const text = await response.text();
+  let data: unknown = null;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+
+  if (!response.ok) {
+    const body = (data ?? {}) as { message?: unknown; error_code?: unknown };
+    const message =
+      typeof body.message === 'string' && body.message.length > 0
+        ? body.message
+        : `The server answered ${response.status} ${response.statusText}.`;
+    const errorCode =
+      typeof body.error_code === 'string' ? body.error_code : 'UNKNOWN';
+    throw new PlatformAPIError(message, response.status, errorCode);
+  }
+  return data as T;
+}
+
+/**
+ * Describe any thrown value as one sentence for the user.
+ */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error && error.message) {
+    return error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,56 @@
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { LabIcon } from '@jupyterlab/ui-components';
+
+import { PlatformSidebar } from './sidebar';
+import platformIconSvg from '../style/icons/platform.svg';
+
+const PLUGIN_ID = 'nbplatform-lab:plugin';
+
+/**
+ * The icon of the Platform panel.
+ */
+export const platformIcon = new LabIcon({
+  name: 'nbplatform-lab:platform',
+  svgstr: platformIconSvg
+});
+
+/**
+ * Adds the Platform panel to the left sidebar.
+ */
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description:
+    'The nbplatform sidebar: the signed-in user, models, features, drift and jobs.',
+  autoStart: true,
+  optional: [ILayoutRestorer, ISettingRegistry],
+  activate: async (
+    app: JupyterFrontEnd,
+    restorer: ILayoutRestorer | null,
+    settingRegistry: ISettingRegistry | null
+  ): Promise<void> => {
+    let rank = 200;
+    if (settingRegistry) {
+      try {
+        const settings = await settingRegistry.load(PLUGIN_ID);
+        rank = settings.get('rank').composite as number;
+      } catch (reason) {
+        console.warn('nbplatform-lab: could not load settings', reason);
+      }
+    }
+
+    const sidebar = new PlatformSidebar();
+    sidebar.title.icon = platformIcon;
+    sidebar.title.caption = 'Platform';
+    app.shell.add(sidebar, 'left', { rank });
+    if (restorer) {
+      restorer.add(sidebar, sidebar.id);
+    }
+  }
+};
+
+export default plugin;

@@ -1,0 +1,103 @@
+"""The ``nbplatform`` command line: ``up``, ``render-k8s``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from nbplatform.errors import NbplatformError
+
+from . import __version__
+from .settings import REPO_ROOT, Settings
+
+
+def _fail(error: NbplatformError) -> None:
+    click.echo(f"nbplatform: {error.message}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="nbplatform")
+def main() -> None:
+    """nbplatform: a Jupyter-centric AI platform."""
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="jupyterhub_config.py to use (default: the repository's).",
+)
+def up(config_file: Path | None) -> None:
+    """Check the machine, then run the platform in the foreground (Ctrl-C stops it)."""
+    from .preflight import run_all
+
+    try:
+        settings = Settings.from_env()
+        run_all(settings)
+    except NbplatformError as e:
+        _fail(e)
+    if config_file is None:
+        local = Path.cwd() / "jupyterhub_config.py"
+        config_file = local if local.exists() else REPO_ROOT / "jupyterhub_config.py"
+    hub = shutil.which("jupyterhub", path=os.path.dirname(sys.executable)) or "jupyterhub"
+    click.echo(f"nbplatform {__version__}: state in {settings.home}")
+    click.echo(f"Open {settings.public_url}/ and log in as {', '.join(settings.admin_users)}.")
+    sys.stdout.flush()
+    os.execv(hub, [hub, "-f", str(config_file)])
+
+
+@main.command("render-k8s")
+@click.option(
+    "--profiles",
+    "profiles_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Profiles YAML (default: $NBP_PROFILES or hub/profiles.yaml).",
+)
+@click.option("--image", default="nbplatform/singleuser:latest", help="Single-user image.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the values here instead of standard output.",
+)
+def render_k8s(profiles_path: Path | None, image: str, output: Path | None) -> None:
+    """Render the profiles as a Zero to JupyterHub Helm values file."""
+    from .k8s import dump_values, render_values
+    from .profiles import default_profiles_path, load_profiles
+    from .roles import CUSTOM_SCOPES, platform_roles, server_role
+
+    try:
+        profiles = load_profiles(profiles_path or default_profiles_path())
+    except NbplatformError as e:
+        _fail(e)
+    values = render_values(
+        profiles,
+        image=image,
+        extra={
+            "hub": {
+                "config": {"JupyterHub": {"custom_scopes": CUSTOM_SCOPES}},
+                "loadRoles": {
+                    role["name"]: role for role in [*platform_roles(), server_role()]
+                },
+            }
+        },
+    )
+    text = dump_values(values)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        click.echo(f"Wrote {output}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,175 @@
+"""Build the JupyterHub configuration from :class:`~nbplatform_hub.settings.Settings`.
+
+In the manner of The Littlest JupyterHub, each ``update_*`` function *sets*
+(never appends to) one group of traits on the config object ``c``, so applying
+them twice gives the same result. :func:`configure` applies them all;
+``jupyterhub_config.py`` only calls it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from typing import Any
+
+from .profiles import default_profiles_path, load_profiles
+from .roles import CUSTOM_SCOPES, ROLE_NAMES, platform_roles, server_role
+from .settings import Settings, ensure_admin_password
+
+PLATFORM_SERVICE = "platform"
+CULLER_SERVICE = "idle-culler"
+
+
+def update_paths(c: Any, settings: Settings) -> None:
+    """Keep every file the hub writes under ``NBP_HOME/hub``."""
+    hub_dir = settings.hub_dir
+    c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
+    c.JupyterHub.pid_file = str(hub_dir / "jupyterhub.pid")
+    c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "proxy.pid")
+
+
+def update_network(c: Any, settings: Settings) -> None:
+    """Public proxy on ``NBP_IP:NBP_PORT``; the hub and the proxy API on loopback."""
+    c.JupyterHub.bind_url = f"{settings.public_url}/"
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = settings.hub_port
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
+    c.ConfigurableHTTPProxy.command = settings.proxy_command
+    c.ConfigurableHTTPProxy.should_start = True
+    c.JupyterHub.cleanup_servers = True
+    c.JupyterHub.cleanup_proxy = True
+
+
+def update_auth(c: Any, settings: Settings) -> None:
+    """Log in with NativeAuthenticator (default) or a generic OAuth provider."""
+    c.Authenticator.admin_users = set(settings.admin_users)
+    c.Authenticator.allow_all = True
+    if settings.authenticator == "generic-oauth":
+        # Client id, secret and URLs come from the OAUTH_* variables that
+        # GenericOAuthenticator reads itself; groups come from the provider.
+        c.JupyterHub.authenticator_class = "generic-oauth"
+        c.GenericOAuthenticator.manage_groups = True
+        c.GenericOAuthenticator.auth_state_groups_key = os.environ.get(
+            "NBP_OAUTH_GROUPS_KEY", "oauth_user.groups"
+        )
+        c.GenericOAuthenticator.admin_groups = {"platform-admin"}
+        return
+    password, generated = ensure_admin_password(settings)
+    if generated:
+        print(
+            f"\n  First start: the password of {', '.join(settings.admin_users)} is {password}\n"
+            f"  (kept in {settings.admin_password_file}, mode 0600; printed only this once)\n",
+            flush=True,
+        )
+    c.JupyterHub.authenticator_class = "nbplatform"
+    c.PlatformAuthenticator.admin_password = password
+    c.PlatformAuthenticator.default_group = settings.default_group
+    c.NativeAuthenticator.open_signup = False
+    c.NativeAuthenticator.minimum_password_length = 8
+    c.NativeAuthenticator.check_common_password = True
+    if settings.admin_token:
+        c.JupyterHub.api_tokens = {settings.admin_token: settings.admin_users[0]}
+
+
+def update_roles(c: Any, settings: Settings) -> None:
+    """Custom platform scopes, the three platform roles on their groups, service roles."""
+    c.JupyterHub.custom_scopes = CUSTOM_SCOPES
+    groups: dict[str, dict[str, Any]] = {name: {"users": []} for name in ROLE_NAMES}
+    if settings.authenticator == "native":
+        groups["platform-admin"] = {"users": list(settings.admin_users)}
+    c.JupyterHub.load_groups = groups
+    c.JupyterHub.load_roles = [
+        *platform_roles(PLATFORM_SERVICE),
+        server_role(PLATFORM_SERVICE),
+        {
+            "name": "platform-service",
+            "description": "The platform service looks up users, their groups and roles.",
+            "scopes": ["read:users", "read:groups", "read:roles:users", "read:roles:groups"],
+            "services": [PLATFORM_SERVICE],
+        },
+        {
+            "name": "idle-culler",
+            "description": "Cull idle servers.",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": [CULLER_SERVICE],
+        },
+    ]
+
+
+def update_services(c: Any, settings: Settings) -> None:
+    """The platform service and the idle culler, both managed by the hub."""
+    env = {
+        "NBP_HOME": str(settings.home),
+        "NBP_PROFILES": str(settings.profiles_path or default_profiles_path()),
+        "PATH": os.environ.get("PATH", ""),
+    }
+    c.JupyterHub.services = [
+        {
+            "name": PLATFORM_SERVICE,
+            "display": True,
+            "url": f"http://127.0.0.1:{settings.service_port}",
+            "command": [settings.python, "-m", "nbplatform_hub.service"],
+            "environment": env,
+            "oauth_no_confirm": True,
+            "oauth_client_allowed_scopes": list(CUSTOM_SCOPES),
+        },
+        {
+            "name": CULLER_SERVICE,
+            "command": [
+                settings.python,
+                "-m",
+                "jupyterhub_idle_culler",
+                f"--timeout={settings.idle_timeout}",
+                f"--cull-every={settings.cull_every}",
+            ],
+        },
+    ]
+
+
+def update_spawner(c: Any, settings: Settings) -> None:
+    """Profile spawner: per-user workspace, JupyterLab, the platform's environment."""
+    profiles = settings.profiles_path or default_profiles_path()
+    c.JupyterHub.spawner_class = "nbplatform"
+    c.ProfileSpawner.profiles_path = str(profiles)
+    c.ProfileSpawner.platform_url = settings.platform_url
+    c.ProfileSpawner.memory_enforcement = settings.memory_enforcement
+    c.ProfileSpawner.home_dir_template = str(settings.users_dir / "{username}")
+    c.Spawner.cmd = [os.path.join(os.path.dirname(settings.python), "jupyterhub-singleuser")]
+    c.Spawner.default_url = "/lab"
+    c.Spawner.start_timeout = 120
+    c.Spawner.http_timeout = 120
+    c.Spawner.environment = {"NBP_HOME": str(settings.home)}
+    c.JupyterHub.allow_named_servers = True
+    c.JupyterHub.named_server_limit_per_user = 3
+
+
+def configure(c: Any, settings: Settings | None = None) -> Settings:
+    """Apply every ``update_*`` function to ``c``.
+
+    Validates the profiles file first, so that a malformed one stops the hub with a
+    message naming the file and the field.
+
+    Args:
+        c: The config object of ``jupyterhub_config.py``.
+        settings: Settings; read from the environment when omitted.
+
+    Returns:
+        The settings that were applied.
+    """
+    settings = settings or Settings.from_env()
+    settings.make_dirs()
+    load_profiles(settings.profiles_path or default_profiles_path())
+    for update in (
+        update_paths,
+        update_network,
+        update_auth,
+        update_roles,
+        update_services,
+        update_spawner,
+    ):
+        update(c, settings)
+    return settings
+
+
+

@@ -1,0 +1,379 @@
+"""GPU discovery and assignment of GPUs to single-user servers on one machine.
+
+The hub finds the machine's GPUs once (:func:`discover_gpus`) and a
+:class:`GpuAllocator` hands them out: each server of a GPU profile gets its own
+devices (exposed to it as ``CUDA_VISIBLE_DEVICES`` by the spawner) until it
+stops. After a hub restart, :meth:`GpuAllocator.reconcile` rebuilds the state
+from what the still-running servers hold.
+
+On Kubernetes none of this runs: the NVIDIA device plugin assigns GPUs to pods
+from their ``nvidia.com/gpu`` limits (see :mod:`nbplatform_hub.k8s`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+
+from nbplatform.errors import ConfigurationError, UnavailableError
+
+__all__ = [
+    "GPUS_ENV",
+    "GpuAllocator",
+    "GpuUnavailableError",
+    "discover_gpus",
+    "no_gpu_reason",
+    "no_gpu_reason_default",
+]
+
+GPUS_ENV = "NBP_GPUS"
+
+_DEVICE_RE = re.compile(r"^(\d+|(GPU|MIG)-[0-9A-Za-z/-]+)$")
+
+_log = logging.getLogger(__name__)
+
+
+class GpuUnavailableError(UnavailableError):
+    """No GPU can be assigned right now; the message says why and what to do."""
+
+
+def _parse_gpus_env(value: str) -> list[str]:
+    text = value.strip()
+    if text == "" or text.lower() == "none":
+        return []
+    devices = [part.strip() for part in text.split(",")]
+    for device in devices:
+        if not _DEVICE_RE.match(device):
+            raise ConfigurationError(
+                f"{GPUS_ENV}={value!r}: {device!r} is not a GPU. Use a comma-separated list "
+                "of device indices or UUIDs (e.g. '0,1' or 'GPU-5b2c...'), or 'none'."
+            )
+    duplicates = sorted({d for d in devices if devices.count(d) > 1})
+    if duplicates:
+        raise ConfigurationError(
+            f"{GPUS_ENV}={value!r}: {', '.join(duplicates)} listed more than once."
+        )
+    return devices
+
+
+def _nvml_gpus() -> list[str] | None:
+    try:
+        import pynvml  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+    except Exception as exc:  # pynvml raises NVMLError subclasses (no driver, ...)
+        _log.debug("NVML is not usable (%s); trying nvidia-smi", exc)
+        return None
+    try:
+        return [str(index) for index in range(pynvml.nvmlDeviceGetCount())]
+    except Exception as exc:
+        _log.warning("NVML could not count the GPUs (%s); assuming none", exc)
+        return []
+    finally:
+        with contextlib.suppress(Exception):  # shutting down is best effort
+            pynvml.nvmlShutdown()
+
+
+def _nvidia_smi_gpus(executable: str) -> list[str]:
+    try:
+        result = subprocess.run(
+            [executable, "--query-gpu=index", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        _log.warning("nvidia-smi failed (%s); assuming this machine has no GPU", exc)
+        return []
+    devices = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    if not all(device.isdigit() for device in devices):
+        _log.warning("nvidia-smi printed %r; assuming this machine has no GPU", result.stdout)
+        return []
+    return devices
+
+
+def discover_gpus(env: Mapping[str, str] | None = None) -> list[str]:
+    """Find the GPUs the hub may hand out.
+
+    Args:
+        env: Environment to read ``NBP_GPUS`` from; ``os.environ`` when None.
+
+    Returns:
+        Device identifiers as ``CUDA_VISIBLE_DEVICES`` takes them (``["0", "1"]``).
+        ``NBP_GPUS`` wins when set (``"0,1"``; ``""`` or ``"none"`` for no GPU);
+        else NVML (``pynvml``) when importable and working; else
+        ``nvidia-smi`` when on ``PATH``; else ``[]``. A failing probe yields
+        ``[]`` with a logged warning.
+
+    Raises:
+        ConfigurationError: ``NBP_GPUS`` holds something that is not a GPU.
+    """
+    env = os.environ if env is None else env
+    if GPUS_ENV in env:
+        return _parse_gpus_env(env[GPUS_ENV])
+    devices = _nvml_gpus()
+    if devices is not None:
+        return devices
+    executable = shutil.which("nvidia-smi", path=env.get("PATH"))
+    if executable:
+        return _nvidia_smi_gpus(executable)
+    return []
+
+
+def no_gpu_reason(env: Mapping[str, str] | None = None) -> str:
+    """Say why :func:`discover_gpus` found no GPU, for messages shown to users.
+
+    Args:
+        env: The environment discovery read; ``os.environ`` when None.
+
+    Returns:
+        A parenthesis-free clause such as ``"NVML and nvidia-smi found none,
+        NBP_GPUS is unset"``.
+    """
+    env = os.environ if env is None else env
+    if GPUS_ENV in env:
+        return f"{GPUS_ENV} is set to {env[GPUS_ENV]!r}"
+    return no_gpu_reason_default()
+
+
+def no_gpu_reason_default() -> str:
+    """Return the reason given when discovery found nothing and ``NBP_GPUS`` is unset."""
+    return f"NVML and nvidia-smi found none, {GPUS_ENV} is unset"
+
+
+def _user_of(owner: str) -> str:
+    return owner.split("/", 1)[0] or owner
+
+
+class GpuAllocator:
+    """Hands out a machine's GPUs to servers, each device to one server at a time.
+
+    Used from JupyterHub's event loop in one process; a lock makes each call
+    atomic in case a spawner calls from a thread.
+
+    Args:
+        devices: The GPUs to hand out, e.g. from :func:`discover_gpus`.
+        no_gpu_reason: Why ``devices`` is empty, for the error message
+            (see :func:`no_gpu_reason`).
+        log: Logger for reconciliation conflicts; this module's logger if None.
+    """
+
+    def __init__(
+        self,
+        devices: Sequence[str],
+        *,
+        no_gpu_reason: str | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self._devices = list(dict.fromkeys(str(d) for d in devices))
+        self._no_gpu_reason = no_gpu_reason or no_gpu_reason_default()
+        self._log = log or _log
+        self._lock = threading.Lock()
+        self._held: dict[str, list[str]] = {}
+
+    @classmethod
+    def from_environment(
+        cls, env: Mapping[str, str] | None = None, *, log: logging.Logger | None = None
+    ) -> GpuAllocator:
+        """Build an allocator over the GPUs :func:`discover_gpus` finds.
+
+        Args:
+            env: Environment for discovery; ``os.environ`` when None.
+            log: Logger for the allocator.
+
+        Returns:
+            The allocator.
+        """
+        return cls(discover_gpus(env), no_gpu_reason=no_gpu_reason(env), log=log)
+
+    @property
+    def devices(self) -> list[str]:
+        """All GPUs this allocator hands out, in order."""
+        return list(self._devices)
+
+    def holdings(self) -> dict[str, list[str]]:
+        """Return a copy of who holds what: ``{owner: [device, ...]}``."""
+        with self._lock:
+            return {owner: list(held) for owner, held in self._held.items()}
+
+    def free(self) -> list[str]:
+        """Return the GPUs no server holds, in device order."""
+        with self._lock:
+            return self._free_locked()
+
+    def _free_locked(self, owner: str | None = None) -> list[str]:
+        taken = {d for who, held in self._held.items() if who != owner for d in held}
+        return [device for device in self._devices if device not in taken]
+
+    def _refusal(self, count: int, free: int, profile: str | None, owner: str | None) -> str:
+        what = f"the {profile!r} profile" if profile else "a GPU profile"
+        if not self._devices:
+            return f"This machine has no GPU ({self._no_gpu_reason}), so {what} cannot start."
+        total = len(self._devices)
+        if count > total:
+            return (
+                f"{what[0].upper()}{what[1:]} needs {count} GPUs but this machine has only "
+                f"{total}. Ask a platform admin to fix the profile, or pick another one."
+            )
+        others = (who for who, held in self._held.items() if held and who != owner)
+        users = list(dict.fromkeys(_user_of(who) for who in others))
+        by = f" (by {', '.join(users)})" if users else ""
+        if free == 0:
+            plural = "GPU is" if total == 1 else f"{total} GPUs are"
+            head = f"No free GPU: {'the only' if total == 1 else 'all'} {plural} in use{by}."
+        else:
+            head = (
+                f"Not enough free GPUs: {what} needs {count}, only {free} of {total} "
+                f"{'is' if free == 1 else 'are'} free (the others are in use{by})."
+            )
+        return f"{head} Try again when one of their servers stops, or pick a CPU profile."
+
+    def availability(
+        self, count: int, *, profile: str | None = None, owner: str | None = None
+    ) -> tuple[bool, str]:
+        """Say whether ``count`` GPUs could be had now, to mark a profile unavailable.
+
+        Args:
+            count: GPUs the profile needs.
+            profile: The profile's slug, named in the reason.
+            owner: The server that would start; what it already holds counts as free.
+
+        Returns:
+            ``(True, "")``, or ``(False, reason)`` with the sentence
+            :meth:`allocate` would raise.
+        """
+        if count <= 0:
+            return True, ""
+        with self._lock:
+            free = len(self._free_locked(owner))
+            if free >= count:
+                return True, ""
+            return False, self._refusal(count, free, profile, owner)
+
+    def allocate(self, owner: str, count: int, *, profile: str | None = None) -> list[str]:
+        """Assign ``count`` GPUs to a server.
+
+        Args:
+            owner: The server's key, ``"<user>/<server name>"`` (``"alice/"`` for
+                the default server).
+            count: GPUs it needs; ``0`` releases what it held and returns ``[]``.
+            profile: The profile's slug, named in error messages.
+
+        Returns:
+            The devices now held by ``owner``. If it already holds ``count``
+            devices, those are returned unchanged.
+
+        Raises:
+            GpuUnavailableError: Not enough free GPUs (or none on this machine);
+                the message says who holds them and what to do.
+        """
+        with self._lock:
+            held = self._held.get(owner, [])
+            if count <= 0:
+                self._held.pop(owner, None)
+                return []
+            if len(held) == count:
+                return list(held)
+            free = self._free_locked(owner)
+            if len(free) < count:
+                raise GpuUnavailableError(self._refusal(count, len(free), profile, owner))
+            keep = [d for d in held if d in free][:count]
+            chosen = keep + [d for d in free if d not in keep][: count - len(keep)]
+            chosen.sort(key=self._devices.index)
+            self._held[owner] = chosen
+            return list(chosen)
+
+    def release(self, owner: str) -> list[str]:
+        """Free the GPUs held by ``owner``.
+
+        Args:
+            owner: The server's key, as given to :meth:`allocate`.
+
+        Returns:
+            The devices released (``[]`` if it held none).
+        """
+        with self._lock:
+            return self._held.pop(owner, [])
+
+    def claim(self, owner: str, devices: Sequence[str]) -> list[str]:
+        """Record that a running server holds ``devices``, e.g. from its saved state.
+
+        Like :meth:`reconcile` for one server: devices this machine lacks, or
+        that another server holds, are left out and logged.
+
+        Args:
+            owner: The server's key, as given to :meth:`allocate`.
+            devices: The devices it was started with.
+
+        Returns:
+            The devices ``owner`` now holds.
+        """
+        with self._lock:
+            taken = {d: who for who, held in self._held.items() if who != owner for d in held}
+            kept: list[str] = []
+            for device in dict.fromkeys(str(d) for d in devices):
+                if device not in self._devices:
+                    self._log.warning(
+                        "GPU %s held by %s is not on this machine; ignoring it", device, owner
+                    )
+                elif device in taken:
+                    self._log.warning(
+                        "GPU %s is held by both %s and %s; leaving it with %s",
+                        device,
+                        taken[device],
+                        owner,
+                        taken[device],
+                    )
+                else:
+                    kept.append(device)
+            if kept:
+                self._held[owner] = kept
+            else:
+                self._held.pop(owner, None)
+            return list(kept)
+
+    def reconcile(self, holdings: Mapping[str, Sequence[str]]) -> None:
+        """Replace the state with what running servers hold, e.g. after a hub restart.
+
+        Devices this machine does not have are dropped; a device claimed by two
+        servers stays with the first and the conflict is logged.
+
+        Args:
+            holdings: ``{owner: [device, ...]}`` of the servers still running.
+        """
+        new: dict[str, list[str]] = {}
+        claimed: dict[str, str] = {}
+        for owner, devices in holdings.items():
+            kept: list[str] = []
+            for device in (str(d) for d in devices):
+                if device not in self._devices:
+                    self._log.warning(
+                        "GPU %s held by %s is not on this machine (%s); ignoring it",
+                        device,
+                        owner,
+                        ", ".join(self._devices) or "no GPU",
+                    )
+                elif device in claimed:
+                    self._log.warning(
+                        "GPU %s is held by both %s and %s; leaving it with %s",
+                        device,
+                        claimed[device],
+                        owner,
+                        claimed[device],
+                    )
+                elif device not in kept:
+                    claimed[device] = owner
+                    kept.append(device)
+            if kept:
+                new[owner] = kept
+        with self._lock:
+            self._held = new

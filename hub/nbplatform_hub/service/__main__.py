@@ -1,0 +1,5 @@
+"""Run the platform service: ``python -m nbplatform_hub.service``."""
+
+from .app import main
+
+main()

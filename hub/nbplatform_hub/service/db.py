@@ -1,0 +1,78 @@
+"""The platform database: SQLAlchemy engine and Alembic migrations.
+
+SQLite under ``NBP_HOME/platform/platform.sqlite`` by default;
+``NBP_PLATFORM_DB_URL`` selects another database (PostgreSQL at scale).
+Migrations run at service start, so an upgrade of the platform upgrades its
+database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, event
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url(home: Path, env: Mapping[str, str] | None = None) -> str:
+    """Return the database URL: ``NBP_PLATFORM_DB_URL`` or SQLite under ``home``.
+
+    Args:
+        home: ``NBP_HOME``.
+        env: Environment (``os.environ`` when omitted).
+
+    Returns:
+        A SQLAlchemy URL.
+    """
+    env = os.environ if env is None else env
+    return env.get("NBP_PLATFORM_DB_URL") or f"sqlite:///{home / 'platform' / 'platform.sqlite'}"
+
+
+def connect(url: str) -> Engine:
+    """Create an engine; SQLite gets WAL and foreign keys.
+
+    Args:
+        url: A SQLAlchemy URL.
+
+    Returns:
+        The engine.
+    """
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Return an Alembic config for the platform migrations bound to ``engine``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` (``head`` by default)."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the database's Alembic revision, or ``None`` before the first migration."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,1 @@
+"""REST resources of the platform service, one module each."""

@@ -1,0 +1,203 @@
+"""Settings of one platform installation, read from ``NBP_*`` environment variables.
+
+Every path the platform writes to lies under ``NBP_HOME``; deleting that folder
+resets the platform.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbplatform.errors import ConfigurationError
+
+#: The repository (or source tree) root: ``hub/nbplatform_hub/../..``.
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a whole number.") from None
+
+
+def _list(env: Mapping[str, str], name: str, default: str) -> list[str]:
+    raw = env.get(name, default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the platform keeps its state and how it is reached.
+
+    Attributes:
+        home: ``NBP_HOME``, the folder holding all state.
+        ip: ``NBP_IP``, the address the public proxy listens on.
+        port: ``NBP_PORT``, the public port.
+        hub_port: ``NBP_HUB_PORT``, the hub's own port (loopback).
+        proxy_api_port: ``NBP_PROXY_API_PORT``, the proxy's REST API port (loopback).
+        service_port: ``NBP_SERVICE_PORT``, the platform service's port (loopback).
+        admin_users: ``NBP_ADMIN_USERS``, comma-separated first admins.
+        admin_password: ``NBP_ADMIN_PASSWORD``; generated on first start when unset.
+        admin_token: ``NBP_ADMIN_TOKEN``, accepted as an API token of the first admin.
+        profiles_path: ``NBP_PROFILES``, the profiles YAML file.
+        default_group: ``NBP_DEFAULT_GROUP``, the platform group of new users.
+        idle_timeout: ``NBP_IDLE_TIMEOUT``, seconds of inactivity before a server is culled.
+        cull_every: ``NBP_CULL_EVERY``, seconds between culler passes.
+        memory_enforcement: ``NBP_MEMORY_ENFORCEMENT``: auto, cgroup, watchdog or none.
+        authenticator: ``NBP_AUTHENTICATOR``: ``native`` or ``generic-oauth``.
+        python: The interpreter that runs the hub, services and servers.
+    """
+
+    home: Path
+    ip: str = "127.0.0.1"
+    port: int = 8000
+    hub_port: int = 8081
+    proxy_api_port: int = 8001
+    service_port: int = 8090
+    admin_users: list[str] = field(default_factory=lambda: ["admin"])
+    admin_password: str | None = None
+    admin_token: str | None = None
+    profiles_path: Path | None = None
+    default_group: str = "data-scientist"
+    idle_timeout: int = 3600
+    cull_every: int = 300
+    memory_enforcement: str = "auto"
+    authenticator: str = "native"
+    python: str = sys.executable
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, root: Path | None = None) -> Settings:
+        """Read settings from the environment.
+
+        Args:
+            env: The environment (``os.environ`` when omitted).
+            root: Folder that a relative ``NBP_HOME`` and the default ``./var`` are
+                relative to (the current directory when omitted).
+
+        Returns:
+            The settings.
+
+        Raises:
+            ConfigurationError: A variable has a value that cannot be used.
+        """
+        env = os.environ if env is None else env
+        root = Path.cwd() if root is None else root
+        home = Path(env.get("NBP_HOME") or "var")
+        if not home.is_absolute():
+            home = root / home
+        profiles = env.get("NBP_PROFILES")
+        enforcement = env.get("NBP_MEMORY_ENFORCEMENT", "auto").strip() or "auto"
+        if enforcement not in {"auto", "cgroup", "watchdog", "none"}:
+            raise ConfigurationError(
+                f"NBP_MEMORY_ENFORCEMENT={enforcement!r} is not one of auto, cgroup, watchdog, none."
+            )
+        authenticator = env.get("NBP_AUTHENTICATOR", "native").strip() or "native"
+        if authenticator not in {"native", "generic-oauth"}:
+            raise ConfigurationError(
+                f"NBP_AUTHENTICATOR={authenticator!r} is not one of native, generic-oauth."
+            )
+        admins = _list(env, "NBP_ADMIN_USERS", "admin")
+        if not admins:
+            raise ConfigurationError("NBP_ADMIN_USERS is empty: name at least one admin user.")
+        token = env.get("NBP_ADMIN_TOKEN") or None
+        if token is not None and len(token) < 16:
+            raise ConfigurationError("NBP_ADMIN_TOKEN is too short: use at least 16 characters.")
+        return cls(
+            home=home.resolve(),
+            ip=env.get("NBP_IP", "127.0.0.1") or "127.0.0.1",
+            port=_int(env, "NBP_PORT", 8000),
+            hub_port=_int(env, "NBP_HUB_PORT", 8081),
+            proxy_api_port=_int(env, "NBP_PROXY_API_PORT", 8001),
+            service_port=_int(env, "NBP_SERVICE_PORT", 8090),
+            admin_users=admins,
+            admin_password=env.get("NBP_ADMIN_PASSWORD") or None,
+            admin_token=token,
+            profiles_path=Path(profiles).resolve() if profiles else None,
+            default_group=env.get("NBP_DEFAULT_GROUP", "data-scientist") or "data-scientist",
+            idle_timeout=_int(env, "NBP_IDLE_TIMEOUT", 3600),
+            cull_every=_int(env, "NBP_CULL_EVERY", 300),
+            memory_enforcement=enforcement,
+            authenticator=authenticator,
+        )
+
+    # Paths under NBP_HOME -------------------------------------------------
+    @property
+    def hub_dir(self) -> Path:
+        """Hub database, cookie secret and proxy token."""
+        return self.home / "hub"
+
+    @property
+    def users_dir(self) -> Path:
+        """One workspace folder per user (their server's root folder)."""
+        return self.home / "users"
+
+    @property
+    def platform_dir(self) -> Path:
+        """The platform service's database."""
+        return self.home / "platform"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Logs of the services."""
+        return self.home / "logs"
+
+    @property
+    def admin_password_file(self) -> Path:
+        """Where a generated admin password is kept (mode 0600)."""
+        return self.home / "admin-password"
+
+    @property
+    def public_url(self) -> str:
+        """The URL users open."""
+        return f"http://{self.ip}:{self.port}"
+
+    @property
+    def platform_url(self) -> str:
+        """The platform service's own URL on loopback (servers and kernels call it)."""
+        return f"http://127.0.0.1:{self.service_port}/services/platform/"
+
+    @property
+    def proxy_command(self) -> list[str]:
+        """The configurable-http-proxy installed in the repository's ``node_modules``."""
+        return [str(REPO_ROOT / "node_modules" / ".bin" / "configurable-http-proxy")]
+
+    def make_dirs(self) -> None:
+        """Create the folders under ``NBP_HOME`` (``0700`` for secrets)."""
+        for path in (self.home, self.hub_dir, self.users_dir, self.platform_dir, self.logs_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        self.hub_dir.chmod(0o700)
+
+
+def ensure_admin_password(settings: Settings) -> tuple[str, bool]:
+    """Return the first admins' password, generating and storing it on first start.
+
+    ``NBP_ADMIN_PASSWORD`` wins when set. Otherwise a password is read from
+    ``NBP_HOME/admin-password`` or, on first start, generated and written there
+    with mode 0600.
+
+    Args:
+        settings: The platform settings.
+
+    Returns:
+        The password and whether it was generated just now (to print it once).
+    """
+    if settings.admin_password:
+        return settings.admin_password, False
+    path = settings.admin_password_file
+    if path.exists():
+        return path.read_text().strip(), False
+    password = secrets.token_urlsafe(12)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    return password, True

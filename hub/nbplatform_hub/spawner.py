@@ -1,0 +1,278 @@
+"""The profile spawner: local single-user servers on a CPU or GPU profile.
+
+Each server runs as a local process in its user's workspace
+(``NBP_HOME/users/<name>``). The profile (``user_options["profile"]``) decides
+which kernels the server offers, its memory limit (enforced by
+:mod:`nbplatform_hub.memory`) and how many GPUs it gets. GPUs are exclusive: an
+allocator hands out device indices (``CUDA_VISIBLE_DEVICES``), frees them when
+the server stops, and learns them back from the saved spawner state after a hub
+restart.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from typing import Any
+
+from jupyterhub.spawner import SimpleLocalProcessSpawner
+from tornado import web
+from traitlets import Unicode, default
+
+from nbplatform.errors import NbplatformError, NotFoundError
+
+from .gpus import GpuAllocator, discover_gpus
+from .memory import MemoryLimit, limit_memory
+from .profiles import Profile, default_profiles_path, load_profiles, profiles_for_groups
+
+_allocator: GpuAllocator | None = None
+
+
+def gpu_allocator() -> GpuAllocator:
+    """Return the hub's GPU allocator, discovering devices on first use."""
+    global _allocator
+    if _allocator is None:
+        _allocator = GpuAllocator(discover_gpus())
+    return _allocator
+
+
+def reset_gpu_allocator(devices: list[str] | None = None) -> GpuAllocator:
+    """Replace the hub's GPU allocator (tests, or after the devices changed).
+
+    Args:
+        devices: The devices to manage; discovered when omitted.
+
+    Returns:
+        The new allocator.
+    """
+    global _allocator
+    _allocator = GpuAllocator(discover_gpus() if devices is None else devices)
+    return _allocator
+
+
+class ProfileSpawner(SimpleLocalProcessSpawner):
+    """Local process spawner with platform profiles, GPU assignment and memory limits."""
+
+    profiles_path = Unicode(
+        "",
+        help="YAML file with the profiles (empty: $NBP_PROFILES or hub/profiles.yaml).",
+    ).tag(config=True)
+
+    platform_url = Unicode(
+        "",
+        help="URL of the platform service as servers and kernels reach it (NBP_PLATFORM_URL).",
+    ).tag(config=True)
+
+    memory_enforcement = Unicode(
+        "auto",
+        help="How the profile's memory limit is enforced: auto, cgroup, watchdog or none.",
+    ).tag(config=True)
+
+    @default("options_form")
+    def _default_options_form(self) -> Any:
+        return ProfileSpawner.render_options_form
+
+    @default("options_from_form")
+    def _default_options_from_form(self) -> Any:
+        return self._simple_options_from_form
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.profile: Profile | None = None
+        self.gpu_devices: list[str] = []
+        self._memory_limit: MemoryLimit | None = None
+
+    # Profiles ---------------------------------------------------------------
+    def load_profiles(self) -> list[Profile]:
+        """Read the profiles file (each time, so edits apply to the next spawn)."""
+        return load_profiles(self.profiles_path or default_profiles_path())
+
+    @property
+    def group_names(self) -> list[str]:
+        """Names of the owner's JupyterHub groups."""
+        return [group.name for group in self.user.groups]
+
+    @property
+    def owner_key(self) -> str:
+        """The key GPUs are held under: ``<user>/<server name>``."""
+        return f"{self.user.name}/{self.name}"
+
+    def allowed_profiles(self) -> list[Profile]:
+        """Profiles the owner's groups may use, in file order."""
+        return profiles_for_groups(self.load_profiles(), self.group_names)
+
+    def resolve_profile(self, options: dict[str, Any]) -> Profile:
+        """Return the profile requested in ``options``, checking the owner may use it.
+
+        Args:
+            options: The server's ``user_options``.
+
+        Returns:
+            The requested profile, or the owner's first (default) one if none was named.
+
+        Raises:
+            tornado.web.HTTPError: 400 for a malformed request, 403 for a profile
+                outside the owner's groups or an unknown one.
+        """
+        slug = options.get("profile")
+        allowed = self.allowed_profiles()
+        if not allowed:
+            raise web.HTTPError(
+                403,
+                f"{self.user.name} may use no profile: their groups "
+                f"({', '.join(self.group_names) or 'none'}) are not named by any profile.",
+            )
+        if slug is None or slug == "":
+            defaults = [p for p in allowed if p.default]
+            return defaults[0] if defaults else allowed[0]
+        if not isinstance(slug, str):
+            raise web.HTTPError(400, "user_options.profile must be a profile slug (a string).")
+        for profile in allowed:
+            if profile.slug == slug:
+                return profile
+        known = [p.slug for p in self.load_profiles()]
+        if slug in known:
+            raise web.HTTPError(
+                403,
+                f"Profile '{slug}' is not available to {self.user.name}: it is for the groups "
+                f"it names, and theirs are {', '.join(self.group_names) or 'none'}.",
+            )
+        raise web.HTTPError(
+            400,
+            f"Unknown profile '{slug}'. Choose one of: {', '.join(p.slug for p in allowed)}.",
+        )
+
+    @staticmethod
+    def render_options_form(spawner: ProfileSpawner) -> str:
+        """Render the spawn page: the profiles the user may use, unavailable ones disabled."""
+        try:
+            profiles = spawner.allowed_profiles()
+        except NbplatformError as e:
+            return f'<p class="alert alert-danger">{html.escape(e.message)}</p>'
+        allocator = gpu_allocator()
+        usable = {
+            p.slug: allocator.availability(p.gpus) if p.gpus else (True, "") for p in profiles
+        }
+        previous = (spawner.user_options or {}).get("profile")
+        preferred = [previous] + [p.slug for p in profiles if p.default] + [p.slug for p in profiles]
+        selected = next((slug for slug in preferred if usable.get(slug, (False,))[0]), None)
+        rows = []
+        for profile in profiles:
+            ok, reason = usable[profile.slug]
+            slug = html.escape(profile.slug)
+            note = (
+                ""
+                if ok
+                else f'<div class="nbp-unavailable text-danger">Unavailable: {html.escape(reason)}</div>'
+            )
+            rows.append(
+                f'<label class="nbp-profile" data-profile="{slug}" '
+                f'style="display:block;margin:0.5em 0;{"" if ok else "opacity:0.6;"}">'
+                f'<input type="radio" name="profile" value="{slug}"'
+                f"{' checked' if profile.slug == selected else ''}{'' if ok else ' disabled'}> "
+                f"<strong>{html.escape(profile.display_name)}</strong>"
+                f"<div>{html.escape(profile.description)}</div>{note}</label>"
+            )
+        return '<div class="nbp-profiles">' + "".join(rows) + "</div>"
+
+    # Lifecycle --------------------------------------------------------------
+    @default("home_dir_template")
+    def _default_home_dir_template(self) -> str:
+        return os.path.join(os.environ.get("NBP_HOME", "var"), "users", "{username}")
+
+    def get_env(self) -> dict[str, str]:
+        """Environment of the server and, through it, of its kernels."""
+        env = super().get_env()
+        profile = self.profile
+        if profile is not None:
+            env["NBP_PROFILE"] = profile.slug
+            env["NBP_KERNELS"] = ",".join(profile.kernels)
+            env["MEM_LIMIT"] = str(profile.mem_limit_bytes)
+            env["CPU_LIMIT"] = str(profile.cpu_limit)
+        env["NBP_GPU_DEVICES"] = ",".join(self.gpu_devices)
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(self.gpu_devices)
+        if self.platform_url:
+            env["NBP_PLATFORM_URL"] = self.platform_url
+        return env
+
+    def get_args(self) -> list[str]:
+        """Command-line arguments of the server: only the profile's kernels."""
+        args = super().get_args()
+        if self.profile is not None:
+            kernels = self.profile.kernels
+            args.append(f"--KernelSpecManager.allowed_kernelspecs={kernels!r}")
+            args.append(f"--MultiKernelManager.default_kernel_name={kernels[0]}")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            args.append("--allow-root")
+        return args
+
+    async def start(self) -> Any:
+        """Check the profile, take its GPUs, start the server and limit its memory."""
+        profile = self.resolve_profile(self.user_options or {})
+        self.profile = profile
+        self.gpu_devices = []
+        if profile.gpus:
+            try:
+                self.gpu_devices = gpu_allocator().allocate(
+                    self.owner_key, profile.gpus, profile=profile.slug
+                )
+            except NbplatformError as e:
+                raise web.HTTPError(e.http_status, e.message) from None
+        try:
+            result = await super().start()
+            if self.memory_enforcement != "none":
+                self._memory_limit = limit_memory(
+                    self.owner_key.replace("/", "-") or self.user.name,
+                    profile.mem_limit_bytes,
+                    backend=self.memory_enforcement,
+                )
+                self._memory_limit.attach(self.pid)
+                self.log.info(
+                    "%s on profile %s: %s", self._log_name, profile.slug, self._memory_limit.describe()
+                )
+        except BaseException:
+            self._release()
+            raise
+        return result
+
+    async def stop(self, now: bool = False) -> None:
+        """Stop the server, then free its GPUs and memory limit."""
+        try:
+            await super().stop(now=now)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._memory_limit is not None:
+            self._memory_limit.close()
+            self._memory_limit = None
+        gpu_allocator().release(self.owner_key)
+        self.gpu_devices = []
+
+    # State (survives hub restarts) -------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        """Save the pid (by the parent), the profile and the held GPUs."""
+        state = super().get_state()
+        if self.profile is not None:
+            state["profile"] = self.profile.slug
+        if self.gpu_devices:
+            state["gpu_devices"] = list(self.gpu_devices)
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore after a hub restart, reclaiming the GPUs a running server holds."""
+        super().load_state(state)
+        slug = state.get("profile")
+        if slug:
+            try:
+                self.profile = next(p for p in self.load_profiles() if p.slug == slug)
+            except (StopIteration, NotFoundError, NbplatformError):
+                self.profile = None
+        devices = [str(d) for d in state.get("gpu_devices", [])]
+        if devices and self.pid:
+            self.gpu_devices = gpu_allocator().claim(self.owner_key, devices)
+
+    def clear_state(self) -> None:
+        """Forget the server (it stopped or is about to start anew) and free its GPUs."""
+        super().clear_state()
+        self._release()

@@ -1,0 +1,47 @@
+"""nbplatform: the platform library imported in notebooks (``import nbplatform as nbp``).
+
+Importing it is cheap: submodules and their heavy dependencies (MLflow, Feast,
+Evidently, SHAP, torch) load on first use, e.g. ``nbp.config`` or
+``nbp.registry`` the first time they are touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import NbplatformError
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("client", "config", "errors", "kernel")
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import client, config, errors, kernel  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    """Import submodules on first access (PEP 562)."""
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'nbplatform' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBMODULES])
+
+
+def me() -> dict[str, Any]:
+    """Return who the platform thinks you are: name, groups, roles and scopes.
+
+    Returns:
+        The platform service's ``api/me`` answer.
+    """
+    from .client import PlatformClient
+
+    return PlatformClient().me()
+
+
+__all__ = ["NbplatformError", "__version__", "me"]

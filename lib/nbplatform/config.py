@@ -1,0 +1,92 @@
+"""Where the platform is and who we are, from explicit arguments or the environment.
+
+Arguments win, then ``NBP_*`` variables, then the variables JupyterHub sets in
+a single-user server. Nothing here is a hidden global: :func:`load` reads the
+environment each time it is called.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .errors import ConfigurationError
+
+
+def _split(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """The platform connection of this process.
+
+    Attributes:
+        platform_url: Base URL of the platform service, ending in ``/``
+            (``NBP_PLATFORM_URL``).
+        token: A hub API token (``NBP_TOKEN``, else ``JUPYTERHUB_API_TOKEN``).
+        user: The hub user this process acts for (``JUPYTERHUB_USER``), if known.
+        profile: The server's profile slug (``NBP_PROFILE``), if any.
+        gpu_devices: GPU indices given to this server (``NBP_GPU_DEVICES``).
+        kernels: Kernels the server's profile offers (``NBP_KERNELS``).
+    """
+
+    platform_url: str | None
+    token: str | None
+    user: str | None = None
+    profile: str | None = None
+    gpu_devices: list[str] = field(default_factory=list)
+    kernels: list[str] = field(default_factory=list)
+
+    @property
+    def mlflow_tracking_uri(self) -> str | None:
+        """The MLflow gateway of the platform service (``<platform>/mlflow/``)."""
+        return f"{self.platform_url}mlflow/" if self.platform_url else None
+
+    def require(self) -> PlatformConfig:
+        """Return self, or raise if the platform cannot be reached with it.
+
+        Raises:
+            ConfigurationError: No platform URL or no token.
+        """
+        if not self.platform_url:
+            raise ConfigurationError(
+                "No platform URL: set NBP_PLATFORM_URL to the platform service, e.g. "
+                "https://hub.example.org/services/platform/ (set for you on the platform's servers)."
+            )
+        if not self.token:
+            raise ConfigurationError(
+                "No hub token: set NBP_TOKEN to a token from /hub/token "
+                "(set for you on the platform's servers)."
+            )
+        return self
+
+
+def load(
+    platform_url: str | None = None,
+    token: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> PlatformConfig:
+    """Read the platform configuration.
+
+    Args:
+        platform_url: Overrides ``NBP_PLATFORM_URL``.
+        token: Overrides ``NBP_TOKEN`` / ``JUPYTERHUB_API_TOKEN``.
+        env: The environment (``os.environ`` when omitted).
+
+    Returns:
+        The configuration; see :meth:`PlatformConfig.require` to insist on a connection.
+    """
+    env = os.environ if env is None else env
+    url = platform_url or env.get("NBP_PLATFORM_URL") or None
+    if url and not url.endswith("/"):
+        url += "/"
+    return PlatformConfig(
+        platform_url=url,
+        token=token or env.get("NBP_TOKEN") or env.get("JUPYTERHUB_API_TOKEN") or None,
+        user=env.get("JUPYTERHUB_USER") or None,
+        profile=env.get("NBP_PROFILE") or None,
+        gpu_devices=_split(env.get("NBP_GPU_DEVICES")),
+        kernels=_split(env.get("NBP_KERNELS")),
+    )

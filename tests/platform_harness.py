@@ -1,0 +1,292 @@
+"""Start and drive a real platform (hub, proxy, services, servers) for tests and benchmarks.
+
+Everything listens on free loopback ports, and all state lives in a temporary
+``NBP_HOME``. Nothing here imitates a platform component: it runs
+``nbplatform up`` and talks to what that starts over HTTP and WebSocket.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def platform_env(home: Path, **overrides: str) -> dict[str, str]:
+    """Environment for a platform on free loopback ports under ``home``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NBP_", "JUPYTERHUB_"))}
+    env.update(
+        {
+            "NBP_HOME": str(home),
+            "NBP_IP": "127.0.0.1",
+            "NBP_PORT": str(free_port()),
+            "NBP_HUB_PORT": str(free_port()),
+            "NBP_PROXY_API_PORT": str(free_port()),
+            "NBP_SERVICE_PORT": str(free_port()),
+            "NBP_ADMIN_TOKEN": secrets.token_hex(24),
+            "NBP_ADMIN_PASSWORD": "admin-" + secrets.token_hex(8),
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class Platform:
+    """A running platform and the calls tests make to it."""
+
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.env['NBP_PORT']}"
+
+    @property
+    def home(self) -> Path:
+        return Path(self.env["NBP_HOME"])
+
+    @property
+    def admin_token(self) -> str:
+        return self.env["NBP_ADMIN_TOKEN"]
+
+    @property
+    def admin_password(self) -> str:
+        return self.env["NBP_ADMIN_PASSWORD"]
+
+    # Lifecycle -------------------------------------------------------------
+    def start(self, timeout: float = 120) -> Platform:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.home / f"up-{uuid.uuid4().hex[:6]}.log"
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [str(BIN / "nbplatform"), "up"],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the platform exited early:\n{self.log()}")
+            with suppress(requests.RequestException):
+                r = requests.get(
+                    f"{self.url}/services/platform/api/health",
+                    headers=self.auth(self.admin_token),
+                    timeout=5,
+                )
+                if r.status_code == 200:
+                    return self
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"the platform did not come up in {timeout} s:\n{self.log()}")
+
+    def stop(self, timeout: float = 60) -> int | None:
+        """Ctrl-C, as a user would; then make sure nothing is left."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        return self.proc.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    # HTTP ------------------------------------------------------------------
+    @staticmethod
+    def auth(token: str | None) -> dict[str, str]:
+        return {"Authorization": f"token {token}"} if token else {}
+
+    def hub_api(
+        self, method: str, path: str, token: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        token = self.admin_token if token is None else token
+        return requests.request(
+            method,
+            f"{self.url}/hub/api/{path.lstrip('/')}",
+            headers=self.auth(token),
+            timeout=kwargs.pop("timeout", 60),
+            **kwargs,
+        )
+
+    def service(self, method: str, path: str, token: str | None, **kwargs: Any) -> requests.Response:
+        return requests.request(
+            method,
+            f"{self.url}/services/platform/{path.lstrip('/')}",
+            headers=self.auth(token),
+            timeout=30,
+            allow_redirects=False,
+            **kwargs,
+        )
+
+    def server(
+        self, user: str, method: str, path: str, token: str | None, server: str = "", **kwargs: Any
+    ) -> requests.Response:
+        prefix = f"/user/{user}/{server + '/' if server else ''}"
+        return requests.request(
+            method,
+            f"{self.url}{prefix}{path.lstrip('/')}",
+            headers=self.auth(token),
+            timeout=60,
+            allow_redirects=False,
+            **kwargs,
+        )
+
+    # Users -----------------------------------------------------------------
+    def create_user(self, name: str, group: str | None = None) -> str:
+        """Create a user through the hub API (optionally moving them to ``group``); return a token."""
+        r = self.hub_api("POST", f"users/{name}")
+        assert r.status_code in (201, 409), r.text
+        if group is not None:
+            for other in ("viewer", "data-scientist", "platform-admin"):
+                if other != group:
+                    self.hub_api("DELETE", f"groups/{other}/users", json={"users": [name]})
+            r = self.hub_api("POST", f"groups/{group}/users", json={"users": [name]})
+            assert r.status_code == 200, r.text
+        r = self.hub_api("POST", f"users/{name}/tokens", json={"note": "tests"})
+        assert r.status_code == 201, r.text
+        self.tokens[name] = r.json()["token"]
+        return self.tokens[name]
+
+    def spawn(
+        self, user: str, profile: str | None = None, server: str = "", timeout: float = 120
+    ) -> requests.Response:
+        """Ask for a server; wait until it is ready when the hub accepted the request."""
+        body = {"profile": profile} if profile else {}
+        path = f"users/{user}/servers/{server}" if server else f"users/{user}/server"
+        r = self.hub_api("POST", path, json=body)
+        if r.status_code not in (201, 202):
+            return r
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            model = self.hub_api("GET", f"users/{user}").json()
+            spawner = model.get("servers", {}).get(server)
+            if spawner and spawner.get("ready"):
+                return r
+            if not spawner or not spawner.get("pending"):
+                if not spawner:
+                    raise RuntimeError(f"{user}'s server failed to start:\n{self.log()[-4000:]}")
+            time.sleep(0.3)
+        raise RuntimeError(f"{user}'s server was not ready in {timeout} s")
+
+    def stop_server(self, user: str, server: str = "") -> None:
+        path = f"users/{user}/servers/{server}" if server else f"users/{user}/server"
+        r = self.hub_api("DELETE", path)
+        assert r.status_code in (202, 204), r.text
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            model = self.hub_api("GET", f"users/{user}").json()
+            if server not in model.get("servers", {}):
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"{user}'s server did not stop")
+
+    # Kernels ---------------------------------------------------------------
+    def execute(
+        self, user: str, code: str, token: str, kernel: str = "nbplatform-cpu", timeout: float = 90
+    ) -> dict[str, Any]:
+        """Start a kernel on ``user``'s server, run ``code``, return its output and status."""
+        import websocket
+
+        r = self.server(user, "POST", "api/kernels", token, json={"name": kernel})
+        assert r.status_code == 201, r.text
+        kernel_id = r.json()["id"]
+        ws = websocket.create_connection(
+            f"ws://127.0.0.1:{self.env['NBP_PORT']}/user/{user}/api/kernels/{kernel_id}/channels",
+            header=[f"Authorization: token {token}"],
+            timeout=timeout,
+        )
+        msg_id = uuid.uuid4().hex
+        ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "username": user,
+                        "session": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": {"code": code, "silent": False, "store_history": False},
+                    "channel": "shell",
+                    "buffers": [],
+                }
+            )
+        )
+        out: list[str] = []
+        error: dict[str, Any] | None = None
+        status = None
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                msg = json.loads(ws.recv())
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind = msg["msg_type"]
+                if kind == "stream":
+                    out.append(msg["content"]["text"])
+                elif kind == "error":
+                    error = msg["content"]
+                elif kind == "execute_reply":
+                    status = msg["content"]["status"]
+                    break
+        finally:
+            ws.close()
+            self.server(user, "DELETE", f"api/kernels/{kernel_id}", token)
+        return {"stdout": "".join(out), "error": error, "status": status}
+
+
+def run_up(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``nbplatform up`` expecting it to stop by itself (a refused start)."""
+    return subprocess.run(
+        [str(BIN / "nbplatform"), "up"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def last_json_line(text: str) -> dict[str, Any]:
+    for line in reversed(text.strip().splitlines()):
+        if re.match(r"^\{.*\}$", line.strip()):
+            return json.loads(line)
+    raise ValueError("no JSON line")
