@@ -253,6 +253,7 @@ class Platform:
         out: list[str] = []
         error: dict[str, Any] | None = None
         status = None
+        idle = False
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -266,6 +267,9 @@ class Platform:
                     error = msg["content"]
                 elif kind == "execute_reply":
                     status = msg["content"]["status"]
+                elif kind == "status" and msg["content"]["execution_state"] == "idle":
+                    idle = True
+                if status is not None and idle:
                     break
         finally:
             ws.close()
@@ -290,3 +294,52 @@ def last_json_line(text: str) -> dict[str, Any]:
         if re.match(r"^\{.*\}$", line.strip()):
             return json.loads(line)
     raise ValueError("no JSON line")
+
+
+# Browser-like sessions (forms, cookies) --------------------------------------
+def _xsrf(session: requests.Session, url: str) -> str:
+    page = session.get(url, timeout=30)
+    page.raise_for_status()
+    match = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+    return match.group(1) if match else session.cookies.get("_xsrf", "")
+
+
+def login(platform: Platform, name: str, password: str) -> requests.Session:
+    """Log in through the hub's login form; the session holds the cookies."""
+    session = requests.Session()
+    xsrf = _xsrf(session, f"{platform.url}/hub/login")
+    session.post(
+        f"{platform.url}/hub/login",
+        data={"username": name, "password": password, "_xsrf": xsrf},
+        timeout=30,
+        allow_redirects=False,
+    )
+    return session
+
+
+def logged_in(session: requests.Session) -> bool:
+    return any(c.name == "jupyterhub-session-id" for c in session.cookies) and any(
+        c.name == "jupyterhub-hub-login" for c in session.cookies
+    )
+
+
+def signup(platform: Platform, name: str, password: str) -> requests.Response:
+    session = requests.Session()
+    xsrf = _xsrf(session, f"{platform.url}/hub/signup")
+    return session.post(
+        f"{platform.url}/hub/signup",
+        data={
+            "username": name,
+            "signup_password": password,
+            "signup_password_confirmation": password,
+            "_xsrf": xsrf,
+        },
+        timeout=30,
+    )
+
+
+def authorize(platform: Platform, name: str) -> None:
+    admin = login(platform, "admin", platform.admin_password)
+    assert logged_in(admin)
+    r = admin.get(f"{platform.url}/hub/authorize/{name}", timeout=30)
+    r.raise_for_status()

@@ -15,7 +15,10 @@ from typing import Any
 import bcrypt
 from jupyterhub import orm
 from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
 from nativeauthenticator.orm import UserInfo
+from tornado.escape import url_escape
+from tornado.httputil import url_concat
 from traitlets import List, Unicode
 
 from .roles import ROLE_NAMES
@@ -49,6 +52,54 @@ def assign_default_group(db: Any, user: Any, default_group: str, admin_group: st
     orm_user.groups.append(group)
     db.commit()
     return name
+
+
+class PlatformLoginHandler(NativeLoginHandler):
+    """NativeAuthenticator's login page, fixed for JupyterHub 6.
+
+    NativeAuthenticator 1.3.0 (the newest release) times logins with
+    ``self.statsd``, which JupyterHub 6 removed, and renders with a signature that
+    JupyterHub 6's error path no longer matches; every login then fails with a 500.
+    This handler keeps its behaviour (and its "not authorized yet" message) without
+    either.
+    """
+
+    def _render(self, login_error: str | None = None, username: str | None = None, **ns: Any):
+        return self.render_template(
+            "native-login.html",
+            sync=bool(ns.get("sync", False)),
+            next=url_escape(self.get_argument("next", default="")),
+            username=username,
+            login_error=login_error,
+            custom_html=self.authenticator.custom_html,
+            login_url=self.settings["login_url"],
+            enable_signup=self.authenticator.enable_signup,
+            two_factor_auth=self.authenticator.allow_2fa,
+            authenticator_login_url=url_concat(
+                self.authenticator.login_url(self.hub.base_url),
+                {"next": self.get_argument("next", "")},
+            ),
+        )
+
+    async def post(self) -> None:
+        """Log in, or render the form again with why not."""
+        data = {arg: self.get_argument(arg, strip=False) for arg in self.request.arguments}
+        user = await self.login_user(data)
+        if user:
+            self._jupyterhub_user = user
+            self.redirect(self.get_next_url(user))
+            return
+        error = "Invalid username or password."
+        username = data.get("username", "")
+        info = self.authenticator.get_user(username)
+        if (
+            info is not None
+            and info.is_valid_password(data.get("password", ""))
+            and not info.is_authorized
+        ):
+            error = f"User {username} has not been authorized by an administrator yet."
+        self.set_status(403)
+        self.finish(await self._render(login_error=error, username=username))
 
 
 class PlatformAuthenticator(NativeAuthenticator):
@@ -102,6 +153,13 @@ class PlatformAuthenticator(NativeAuthenticator):
             self.db.commit()
             self.log.info("Created admin account(s): %s", ", ".join(created))
         return created
+
+    def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
+        """NativeAuthenticator's pages, with the login page fixed for JupyterHub 6."""
+        return [
+            (path, PlatformLoginHandler if path == r"/login" else handler)
+            for path, handler in super().get_handlers(app)
+        ]
 
     async def add_user(self, user: Any) -> None:
         """Add a user to the hub and give them a platform group if they have none."""

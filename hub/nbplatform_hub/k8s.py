@@ -52,11 +52,21 @@ GROUP_FILTER_KEY = "10-nbplatform-profile-groups"
 # profile's ``tolerations`` override replaces the spawner's list, so a GPU
 # profile repeats them next to its GPU toleration.
 USER_POD_TOLERATIONS: tuple[dict[str, str], ...] = (
-    {"key": "hub.jupyter.org/dedicated", "operator": "Equal", "value": "user", "effect": "NoSchedule"},
-    {"key": "hub.jupyter.org_dedicated", "operator": "Equal", "value": "user", "effect": "NoSchedule"},
+    {
+        "key": "hub.jupyter.org/dedicated",
+        "operator": "Equal",
+        "value": "user",
+        "effect": "NoSchedule",
+    },
+    {
+        "key": "hub.jupyter.org_dedicated",
+        "operator": "Equal",
+        "value": "user",
+        "effect": "NoSchedule",
+    },
 )
 
-_GROUP_FILTER_TEMPLATE = '''\
+_GROUP_FILTER_TEMPLATE = """\
 # Rendered by nbplatform (nbplatform_hub.k8s) from profiles.yaml; do not edit.
 # KubeSpawner has no per-profile group filter, so profile_list becomes a
 # callable that offers each profile only to members of its groups. It is
@@ -67,6 +77,7 @@ import copy as _nbp_copy
 from tornado import web as _nbp_web
 
 _nbp_profile_groups = {groups}
+_nbp_no_profile_message = {message}
 _nbp_all_profiles = c.KubeSpawner.get("profile_list")  # from singleuser.profileList
 if not isinstance(_nbp_all_profiles, list):
     raise RuntimeError("nbplatform: singleuser.profileList must be a list of profiles")
@@ -80,31 +91,30 @@ def _nbp_profiles_for_user(spawner):
         if groups & set(_nbp_profile_groups.get(profile.get("slug"), ()))
     ]
     if not allowed:
-        raise _nbp_web.HTTPError(
-            403,
-            "No server profile is open to your groups. "
-            "Ask a platform admin to add you to a group such as {example}.",
-        )
+        raise _nbp_web.HTTPError(403, _nbp_no_profile_message)
     return allowed
 
 
 c.KubeSpawner.profile_list = _nbp_profiles_for_user
-'''
+"""
 
 
 def split_image(image: str) -> dict[str, str]:
     """Split an image reference into z2jh's ``{"name": ..., "tag": ...}``.
 
     Args:
-        image: ``registry:5000/org/name:tag``; the tag defaults to ``latest``.
+        image: ``registry:5000/org/name:tag``, optionally with ``@sha256:...``;
+            the tag defaults to ``latest``. A digest stays on the tag
+            (``"1.0@sha256:..."``), which the chart joins back as ``name:tag``.
 
     Returns:
         The ``name`` and ``tag`` mapping used by ``singleuser.image`` and ``hub.image``.
     """
-    name, sep, tag = image.rpartition(":")
+    reference, at, digest = image.partition("@")
+    name, sep, tag = reference.rpartition(":")
     if not sep or "/" in tag:
-        return {"name": image, "tag": "latest"}
-    return {"name": name, "tag": tag}
+        name, tag = reference, "latest"
+    return {"name": name, "tag": f"{tag}@{digest}" if at else tag}
 
 
 def _cpu(value: float) -> float | int:
@@ -173,10 +183,13 @@ def group_filter_config(profiles: Sequence[Profile]) -> str:
     """
     groups = {profile.slug: list(profile.groups) for profile in profiles}
     everyone = sorted({g for profile in profiles for g in profile.groups})
-    example = " or ".join(repr(g) for g in everyone[:3]) or "'data-scientist'"
+    message = (
+        "No server profile is open to your groups. Ask a platform admin to add you "
+        f"to one of: {', '.join(everyone)}."
+    )
     return _GROUP_FILTER_TEMPLATE.format(
-        groups=pprint.pformat(groups, width=88, sort_dicts=False).replace("\n", "\n" + " " * 0),
-        example=example.replace('"', "'"),
+        groups=pprint.pformat(groups, width=88, sort_dicts=False),
+        message=repr(message),
     )
 
 

@@ -301,10 +301,16 @@ class CgroupMemoryLimit(MemoryLimit):
             if (self.path / "memory.swap.max").exists():
                 _write(self.path / "memory.swap.max", "0")
             return
-        _write(self.path / "memory.limit_in_bytes", limit)
+        memory = self.path / "memory.limit_in_bytes"
         memsw = self.path / "memory.memsw.limit_in_bytes"
-        if memsw.exists():
-            _write(memsw, limit)
+        if not memsw.exists():
+            _write(memory, limit)
+            return
+        # memsw (memory + swap) may never be below memory: raise it first when growing.
+        current = int(_read_text(memory).strip() or 0)
+        order = [memsw, memory] if self.limit_bytes > current else [memory, memsw]
+        for path in order:
+            _write(path, limit)
 
     def attach(self, pid: int) -> None:
         """Move ``pid`` into the group; processes it forks later stay in it.
@@ -317,7 +323,7 @@ class CgroupMemoryLimit(MemoryLimit):
             OSError: The kernel refused the move.
         """
         _write(self.path / "cgroup.procs", str(pid))
-        self.log.info("%s", self.describe() + f"; pid {pid} attached")
+        self.log.debug("%s; pid %s attached", self.describe(), pid)
 
     def pids(self) -> list[int]:
         """Return the pids in the group."""
@@ -397,7 +403,7 @@ class WatchdogMemoryLimit(MemoryLimit):
         if not psutil.pid_exists(pid):
             raise ProcessLookupError(f"No process {pid} to limit.")
         self.pid = pid
-        self.log.info("%s", self.describe() + f"; pid {pid} attached")
+        self.log.debug("%s; pid %s attached", self.describe(), pid)
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(

@@ -6,7 +6,6 @@ import logging
 
 import pytest
 from nbplatform.errors import ConfigurationError, UnavailableError
-
 from nbplatform_hub.gpus import GpuAllocator, GpuUnavailableError, discover_gpus
 
 

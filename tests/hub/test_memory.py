@@ -8,7 +8,6 @@ import sys
 import psutil
 import pytest
 from nbplatform.errors import ConfigurationError, InvalidParameterError
-
 from nbplatform_hub.memory import (
     CgroupMemoryLimit,
     MemoryLimit,
@@ -23,9 +22,7 @@ LIMIT = 150 * MiB
 
 # A "kernel": allocates and touches N MiB, holds it, then exits 0.
 KERNEL = (
-    "import sys, time\n"
-    "data = b'x' * (int(sys.argv[1]) * 2**20)\n"
-    "time.sleep(float(sys.argv[2]))\n"
+    "import sys, time\ndata = b'x' * (int(sys.argv[1]) * 2**20)\ntime.sleep(float(sys.argv[2]))\n"
 )
 # A "server": waits until it is attached, starts one kernel, prints how it ended.
 SERVER = (
@@ -140,3 +137,17 @@ def test_bad_backend_and_limit_are_refused() -> None:
         limit_memory("x", LIMIT, backend="ulimit")
     with pytest.raises(InvalidParameterError):
         limit_memory("x", 0, backend="watchdog")
+
+
+@CGROUP_SKIP
+def test_cgroup_is_reused_with_a_new_limit_after_a_restart() -> None:
+    first = limit_memory("test-reuse", 100 * MiB, backend="cgroup")
+    again = limit_memory("test-reuse", 300 * MiB, backend="cgroup")  # the hub restarted
+    try:
+        assert isinstance(again, CgroupMemoryLimit)
+        assert again.path == first.path
+        limit_file = "memory.max" if again.version == 2 else "memory.limit_in_bytes"
+        assert int((again.path / limit_file).read_text()) == 300 * MiB
+    finally:
+        again.close()
+    assert not first.path.exists()

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from nbplatform.errors import ConfigurationError, InvalidParameterError, NotFoundError
-
 from nbplatform_hub.profiles import (
     ProfileConfigError,
     default_profile,
@@ -53,7 +52,8 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_shipped_profiles_load() -> None:
+def test_shipped_profiles_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NBP_PROFILES", raising=False)
     assert default_profiles_path() == REPO_PROFILES
     profiles = load_profiles(REPO_PROFILES)
     assert [p.slug for p in profiles] == ["cpu-small", "cpu-large", "gpu"]

@@ -1,0 +1,96 @@
+"""Spawning servers on profiles: kernels offered, groups enforced, GPUs assigned."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_each_cpu_profile_offers_exactly_its_kernels(platform):
+    token = platform.create_user("dana")
+    for profile, kernels in [("cpu-small", {"nbplatform-cpu"}), ("cpu-large", {"nbplatform-cpu"})]:
+        r = platform.spawn("dana", profile)
+        assert r.status_code in (201, 202), r.text
+        specs = platform.server("dana", "GET", "api/kernelspecs", token).json()
+        assert set(specs["kernelspecs"]) == kernels
+        assert specs["default"] == "nbplatform-cpu"
+        platform.stop_server("dana")
+
+
+def test_gpu_profile_offers_gpu_kernel(platform):
+    token = platform.create_user("gina")
+    platform.spawn("gina", "gpu")
+    try:
+        specs = platform.server("gina", "GET", "api/kernelspecs", token).json()
+        assert set(specs["kernelspecs"]) == {"nbplatform-gpu", "nbplatform-cpu"}
+    finally:
+        platform.stop_server("gina")
+
+
+def test_kernel_is_preloaded_with_the_platform(platform):
+    token = platform.create_user("erin")
+    platform.spawn("erin", "cpu-small")
+    try:
+        code = (
+            "import json, os, sys\n"
+            "keys = ['MLFLOW_TRACKING_URI', 'NBP_PLATFORM_URL', 'NBP_PROFILE', "
+            "'CUDA_VISIBLE_DEVICES', 'NBP_KERNEL']\n"
+            "print(json.dumps({k: os.environ.get(k) for k in keys}))\n"
+            "print(json.dumps({'token': os.environ.get('MLFLOW_TRACKING_TOKEN') == "
+            "os.environ.get('JUPYTERHUB_API_TOKEN'), 'nbp': nbp.__name__, "
+            "'heavy': sorted(m for m in ('mlflow', 'torch', 'shap', 'feast', 'evidently') "
+            "if m in sys.modules)}))\n"
+            "print(json.dumps(nbp.me()))\n"
+        )
+        result = platform.execute("erin", code, token)
+        assert result["status"] == "ok", result
+        env, facts, me = (json.loads(line) for line in result["stdout"].splitlines())
+        assert env["MLFLOW_TRACKING_URI"].endswith("/services/platform/mlflow/")
+        assert env["NBP_PROFILE"] == "cpu-small"
+        assert env["CUDA_VISIBLE_DEVICES"] == ""
+        assert env["NBP_KERNEL"] == "nbplatform-cpu"
+        assert facts == {"token": True, "nbp": "nbplatform", "heavy": []}
+        assert me["name"] == "erin" and me["roles"] == ["data-scientist"]
+    finally:
+        platform.stop_server("erin")
+
+
+def test_profile_outside_groups_is_refused(platform):
+    platform.create_user("vic", group="viewer")
+    r = platform.spawn("vic", "cpu-large")
+    assert r.status_code == 403, r.text
+    assert "cpu-large" in r.json()["message"]
+    r = platform.spawn("vic", "no-such-profile")
+    assert r.status_code == 400
+    assert "Unknown profile" in r.json()["message"]
+
+
+def test_gpus_are_exclusive_and_freed_on_stop(platform):
+    for name in ("g1", "g2", "g3"):
+        platform.create_user(name)
+    devices = {}
+    for name in ("g1", "g2"):
+        platform.spawn(name, "gpu")
+        token = platform.tokens[name]
+        result = platform.execute(
+            name, "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])", token, kernel="nbplatform-gpu"
+        )
+        devices[name] = result["stdout"].strip()
+    assert sorted(devices.values()) == ["0", "1"]
+
+    r = platform.spawn("g3", "gpu")
+    assert r.status_code == 503, r.text
+    assert "No free GPU" in r.json()["message"]
+
+    platform.stop_server("g1")
+    r = platform.spawn("g3", "gpu")
+    assert r.status_code in (201, 202), r.text
+    result = platform.execute(
+        "g3", "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])", platform.tokens["g3"]
+    )
+    assert result["stdout"].strip() == devices["g1"]
+    for name in ("g2", "g3"):
+        platform.stop_server(name)
