@@ -49,9 +49,11 @@ $(STAMPS)/python: $(STAMPS)/venv $(STAMPS)/labjs $(PYPROJECTS)
 	$(BIN)/pip install --quiet -e lib -e hub -e jobs -e $(LAB) -e '.[test]'
 	@touch $@
 
+# The editable install copies the built extension into the venv's
+# share/jupyter/labextensions and enables the server extension; check both.
 $(STAMPS)/labext: $(STAMPS)/python $(STAMPS)/labjs
-	$(BIN)/jupyter labextension develop --overwrite $(LAB) >/dev/null
-	$(BIN)/jupyter server extension enable --sys-prefix nbplatform_lab >/dev/null
+	$(BIN)/jupyter labextension list 2>&1 | grep -q "nbplatform-lab.*enabled.*OK"
+	$(BIN)/jupyter server extension list 2>&1 | grep -q "nbplatform_lab.*enabled"
 	@touch $@
 
 $(STAMPS)/node: $(STAMPS)/check package.json

@@ -144,7 +144,9 @@ class Platform:
             **kwargs,
         )
 
-    def service(self, method: str, path: str, token: str | None, **kwargs: Any) -> requests.Response:
+    def service(
+        self, method: str, path: str, token: str | None, **kwargs: Any
+    ) -> requests.Response:
         return requests.request(
             method,
             f"{self.url}/services/platform/{path.lstrip('/')}",
@@ -169,7 +171,7 @@ class Platform:
 
     # Users -----------------------------------------------------------------
     def create_user(self, name: str, group: str | None = None) -> str:
-        """Create a user through the hub API (optionally moving them to ``group``); return a token."""
+        """Create a user through the hub API (optionally in ``group``); return a token."""
         r = self.hub_api("POST", f"users/{name}")
         assert r.status_code in (201, 409), r.text
         if group is not None:
@@ -198,9 +200,8 @@ class Platform:
             spawner = model.get("servers", {}).get(server)
             if spawner and spawner.get("ready"):
                 return r
-            if not spawner or not spawner.get("pending"):
-                if not spawner:
-                    raise RuntimeError(f"{user}'s server failed to start:\n{self.log()[-4000:]}")
+            if not spawner:
+                raise RuntimeError(f"{user}'s server failed to start:\n{self.log()[-4000:]}")
             time.sleep(0.3)
         raise RuntimeError(f"{user}'s server was not ready in {timeout} s")
 
@@ -229,7 +230,7 @@ class Platform:
         ws = websocket.create_connection(
             f"ws://127.0.0.1:{self.env['NBP_PORT']}/user/{user}/api/kernels/{kernel_id}/channels",
             header=[f"Authorization: token {token}"],
-            timeout=timeout,
+            timeout=5,
         )
         msg_id = uuid.uuid4().hex
         ws.send(
@@ -257,7 +258,16 @@ class Platform:
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
-                msg = json.loads(ws.recv())
+                try:
+                    msg = json.loads(ws.recv())
+                except websocket.WebSocketTimeoutException:
+                    continue
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] in (
+                    "restarting",
+                    "dead",
+                ):
+                    status = "died"  # e.g. killed for going over the memory limit
+                    break
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
                 kind = msg["msg_type"]

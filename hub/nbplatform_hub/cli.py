@@ -85,9 +85,7 @@ def render_k8s(profiles_path: Path | None, image: str, output: Path | None) -> N
         extra={
             "hub": {
                 "config": {"JupyterHub": {"custom_scopes": CUSTOM_SCOPES}},
-                "loadRoles": {
-                    role["name"]: role for role in [*platform_roles(), server_role()]
-                },
+                "loadRoles": {role["name"]: role for role in [*platform_roles(), server_role()]},
             }
         },
     )

@@ -9,7 +9,6 @@ them twice gives the same result. :func:`configure` applies them all;
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 from .profiles import default_profiles_path, load_profiles
@@ -170,6 +169,3 @@ def configure(c: Any, settings: Settings | None = None) -> Settings:
     ):
         update(c, settings)
     return settings
-
-
-

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
 from nbplatform.errors import ConfigurationError, InvalidParameterError
 
 __all__ = [

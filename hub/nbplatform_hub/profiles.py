@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from nbplatform.errors import ConfigurationError, InvalidParameterError, NotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from nbplatform.errors import ConfigurationError, InvalidParameterError, NotFoundError
 
 __all__ = [
     "Profile",

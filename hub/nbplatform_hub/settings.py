@@ -98,7 +98,8 @@ class Settings:
         enforcement = env.get("NBP_MEMORY_ENFORCEMENT", "auto").strip() or "auto"
         if enforcement not in {"auto", "cgroup", "watchdog", "none"}:
             raise ConfigurationError(
-                f"NBP_MEMORY_ENFORCEMENT={enforcement!r} is not one of auto, cgroup, watchdog, none."
+                f"NBP_MEMORY_ENFORCEMENT={enforcement!r} is not one of "
+                "auto, cgroup, watchdog, none."
             )
         authenticator = env.get("NBP_AUTHENTICATOR", "native").strip() or "native"
         if authenticator not in {"native", "generic-oauth"}:

@@ -154,7 +154,9 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             p.slug: allocator.availability(p.gpus) if p.gpus else (True, "") for p in profiles
         }
         previous = (spawner.user_options or {}).get("profile")
-        preferred = [previous] + [p.slug for p in profiles if p.default] + [p.slug for p in profiles]
+        preferred = (
+            [previous] + [p.slug for p in profiles if p.default] + [p.slug for p in profiles]
+        )
         selected = next((slug for slug in preferred if usable.get(slug, (False,))[0]), None)
         rows = []
         for profile in profiles:
@@ -163,7 +165,8 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             note = (
                 ""
                 if ok
-                else f'<div class="nbp-unavailable text-danger">Unavailable: {html.escape(reason)}</div>'
+                else '<div class="nbp-unavailable text-danger">'
+                f"Unavailable: {html.escape(reason)}</div>"
             )
             rows.append(
                 f'<label class="nbp-profile" data-profile="{slug}" '
@@ -220,20 +223,29 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
                 raise web.HTTPError(e.http_status, e.message) from None
         try:
             result = await super().start()
-            if self.memory_enforcement != "none":
-                self._memory_limit = limit_memory(
-                    self.owner_key.replace("/", "-") or self.user.name,
-                    profile.mem_limit_bytes,
-                    backend=self.memory_enforcement,
-                )
-                self._memory_limit.attach(self.pid)
-                self.log.info(
-                    "%s on profile %s: %s", self._log_name, profile.slug, self._memory_limit.describe()
-                )
+            self._limit_memory(profile)
         except BaseException:
             self._release()
             raise
         return result
+
+    def _limit_memory(self, profile: Profile) -> None:
+        """Put the server (and the kernels it will start) under the profile's memory limit.
+
+        After a hub restart the same cgroup is found again by name, so a running
+        server stays limited.
+        """
+        if self.memory_enforcement == "none" or self._memory_limit is not None:
+            return
+        self._memory_limit = limit_memory(
+            f"{self.user.name}-{self.name}",
+            profile.mem_limit_bytes,
+            backend=self.memory_enforcement,
+        )
+        self._memory_limit.attach(self.pid)
+        self.log.info(
+            "%s on profile %s: %s", self._log_name, profile.slug, self._memory_limit.describe()
+        )
 
     async def stop(self, now: bool = False) -> None:
         """Stop the server, then free its GPUs and memory limit."""
@@ -271,6 +283,8 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
         devices = [str(d) for d in state.get("gpu_devices", [])]
         if devices and self.pid:
             self.gpu_devices = gpu_allocator().claim(self.owner_key, devices)
+        if self.pid and self.profile is not None:
+            self._limit_memory(self.profile)
 
     def clear_state(self) -> None:
         """Forget the server (it stopped or is about to start anew) and free its GPUs."""

@@ -53,7 +53,8 @@ class PlatformConfig:
         if not self.platform_url:
             raise ConfigurationError(
                 "No platform URL: set NBP_PLATFORM_URL to the platform service, e.g. "
-                "https://hub.example.org/services/platform/ (set for you on the platform's servers)."
+                "https://hub.example.org/services/platform/ "
+                "(set for you on the platform's servers)."
             )
         if not self.token:
             raise ConfigurationError(

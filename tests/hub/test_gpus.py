@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+
 from nbplatform.errors import ConfigurationError, UnavailableError
 from nbplatform_hub.gpus import GpuAllocator, GpuUnavailableError, discover_gpus
 

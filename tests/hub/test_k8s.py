@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 import yaml
 from kubespawner import KubeSpawner
-from nbplatform_hub.k8s import GROUP_FILTER_KEY, dump_values, render_values, split_image
-from nbplatform_hub.profiles import load_profiles
 from tornado.web import HTTPError
 from traitlets.config import Config
+
+from nbplatform_hub.k8s import GROUP_FILTER_KEY, dump_values, render_values, split_image
+from nbplatform_hub.profiles import load_profiles
 
 REPO_PROFILES = Path(__file__).resolve().parents[2] / "hub" / "profiles.yaml"
 

@@ -7,6 +7,7 @@ import sys
 
 import psutil
 import pytest
+
 from nbplatform.errors import ConfigurationError, InvalidParameterError
 from nbplatform_hub.memory import (
     CgroupMemoryLimit,

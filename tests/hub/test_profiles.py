@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from nbplatform.errors import ConfigurationError, InvalidParameterError, NotFoundError
 from nbplatform_hub.profiles import (
     ProfileConfigError,

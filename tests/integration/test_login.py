@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from platform_harness import authorize, logged_in, login, signup
 
 pytestmark = pytest.mark.integration

@@ -76,7 +76,10 @@ def test_gpus_are_exclusive_and_freed_on_stop(platform):
         platform.spawn(name, "gpu")
         token = platform.tokens[name]
         result = platform.execute(
-            name, "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])", token, kernel="nbplatform-gpu"
+            name,
+            "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])",
+            token,
+            kernel="nbplatform-gpu",
         )
         devices[name] = result["stdout"].strip()
     assert sorted(devices.values()) == ["0", "1"]

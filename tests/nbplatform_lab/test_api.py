@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from tornado.web import HTTPError
+
 from nbplatform.errors import (
     ConflictError,
     InvalidParameterError,
@@ -15,7 +17,6 @@ from nbplatform.errors import (
 from nbplatform_lab.errors import UpstreamError
 from nbplatform_lab.handlers.base import error_body, http_status_for
 from nbplatform_lab.handlers.me import server_info
-from tornado.web import HTTPError
 
 ME = "/nbplatform/api/me"
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
+
 from nbplatform.errors import (
     ConflictError,
     InvalidParameterError,
@@ -19,7 +21,6 @@ from nbplatform.errors import (
     PermissionDeniedError,
     UnavailableError,
 )
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 
 from .errors import UpstreamError
 

@@ -27,7 +27,8 @@ export class PlatformAPIError extends Error {
  * What the single-user server knows about itself (its profile and devices).
  */
 export interface IServerInfo {
-  profile: string;
+  /** The profile slug (NBP_PROFILE), or null outside the platform. */
+  profile: string | null;
   gpus: string[];
   kernels: string[];
 }

@@ -8,6 +8,8 @@ from types import TracebackType
 from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
+from tornado.web import HTTPError
+
 from nbplatform.errors import (
     ConfigurationError,
     ConflictError,
@@ -18,7 +20,6 @@ from nbplatform.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
-from tornado.web import HTTPError
 
 from ..errors import UpstreamError
 from ..platform_client import PlatformServiceClient
