@@ -351,10 +351,18 @@ def main(argv: list[str] | None = None) -> int:
 
     o, b = summarize("ours"), summarize("baseline")
     ratio = round(o["p50_s"] / b["p50_s"], 3)
+    # The end-to-end figure includes JupyterHub's randomized polling backoff (notice_s,
+    # up to seconds either side); the server-start phase alone is the steadier comparison.
+    listen_ratio = (
+        round(o["listen_p50_s"] / b["listen_p50_s"], 3)
+        if o["listen_p50_s"] and b["listen_p50_s"]
+        else None
+    )
     wall = time.perf_counter() - wall0
     print(
         f"p50 login-to-ready: ours {o['p50_s']:.3f} s, bare {b['p50_s']:.3f} s -> ratio {ratio} "
-        f"(goal <= {GOAL_RATIO}); peak RSS of the trees: ours {o['peak_rss_mb']} MB, "
+        f"(goal <= {GOAL_RATIO}); server-listening phase ratio {listen_ratio}; "
+        f"peak RSS of the trees: ours {o['peak_rss_mb']} MB, "
         f"bare {b['peak_rss_mb']} MB; {wall:.0f} s in all"
     )
     benchlib.emit(
@@ -362,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             "name": "spawn",
             "ratio": ratio,
             "peak_rss_mb": o["peak_rss_mb"],
+            "listen_ratio": listen_ratio,
             "baseline_peak_rss_mb": b["peak_rss_mb"],
             "n": args.n,
             "profile": PROFILE,

@@ -8,6 +8,7 @@ import stat
 import textwrap
 
 import pytest
+
 from platform_harness import Platform, logged_in, login, platform_env, run_up
 
 pytestmark = pytest.mark.integration

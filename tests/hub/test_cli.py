@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import yaml
+from click.testing import CliRunner
+
+from nbplatform_hub.cli import main
+
+
+def test_render_k8s_prints_helm_values():
+    result = CliRunner().invoke(main, ["render-k8s"])
+    assert result.exit_code == 0, result.output
+    values = yaml.safe_load(result.output)
+    slugs = [p["slug"] for p in values["singleuser"]["profileList"]]
+    assert slugs == ["cpu-small", "cpu-large", "gpu"]
+    assert "platform-admin" in values["hub"]["loadRoles"]
+    assert (
+        "custom:nbplatform:models:approve" in values["hub"]["config"]["JupyterHub"]["custom_scopes"]
+    )
+
+
+def test_render_k8s_writes_a_file(tmp_path):
+    out = tmp_path / "values.yaml"
+    result = CliRunner().invoke(main, ["render-k8s", "-o", str(out), "--image", "me/img:1"])
+    assert result.exit_code == 0, result.output
+    assert "me/img" in out.read_text()
+
+
+def test_render_k8s_bad_profiles_is_one_clear_line(tmp_path):
+    bad = tmp_path / "p.yaml"
+    bad.write_text("profiles:\n  - slug: Bad Slug\n")
+    result = CliRunner().invoke(main, ["render-k8s", "--profiles", str(bad)])
+    assert result.exit_code == 2
+    assert str(bad) in result.output and "profiles[0]" in result.output
+
+
+def test_version():
+    result = CliRunner().invoke(main, ["--version"])
+    assert "nbplatform, version 0.1.0" in result.output

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+from traitlets.config import Config
+
+from nbplatform.errors import ConfigurationError
+from nbplatform_hub.config import configure
+from nbplatform_hub.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings.from_env(
+        {"NBP_HOME": str(tmp_path), "NBP_ADMIN_PASSWORD": "pw-123456", "NBP_PORT": "9000"}
+    )
+
+
+def test_configure_sets_every_piece(settings):
+    c = Config()
+    configure(c, settings)
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:9000/"
+    assert c.JupyterHub.db_url.endswith(str(settings.hub_dir / "jupyterhub.sqlite"))
+    assert c.JupyterHub.spawner_class == "nbplatform"
+    assert c.JupyterHub.authenticator_class == "nbplatform"
+    assert c.PlatformAuthenticator.admin_password == "pw-123456"
+    assert {s["name"] for s in c.JupyterHub.services} == {"platform", "idle-culler"}
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert {"viewer", "data-scientist", "platform-admin", "server"} <= set(roles)
+    assert c.JupyterHub.load_groups["platform-admin"]["users"] == ["admin"]
+    assert c.ProfileSpawner.platform_url == settings.platform_url
+
+
+def test_configure_is_idempotent(settings):
+    once, twice = Config(), Config()
+    configure(once, settings)
+    configure(twice, settings)
+    configure(twice, settings)
+    assert once == twice
+
+
+def test_idle_culler_timeout_is_configurable(tmp_path):
+    s = Settings.from_env(
+        {"NBP_HOME": str(tmp_path), "NBP_IDLE_TIMEOUT": "120", "NBP_ADMIN_PASSWORD": "x" * 9}
+    )
+    c = Config()
+    configure(c, s)
+    culler = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")
+    assert "--timeout=120" in culler["command"]
+
+
+def test_admin_token_is_an_api_token_of_the_first_admin(tmp_path):
+    token = "t" * 32
+    s = Settings.from_env(
+        {"NBP_HOME": str(tmp_path), "NBP_ADMIN_TOKEN": token, "NBP_ADMIN_PASSWORD": "x" * 9}
+    )
+    c = Config()
+    configure(c, s)
+    assert c.JupyterHub.api_tokens == {token: "admin"}
+
+
+def test_generic_oauth_is_chosen_by_configuration(tmp_path):
+    s = Settings.from_env({"NBP_HOME": str(tmp_path), "NBP_AUTHENTICATOR": "generic-oauth"})
+    c = Config()
+    configure(c, s)
+    assert c.JupyterHub.authenticator_class == "generic-oauth"
+    assert c.GenericOAuthenticator.manage_groups is True
+    assert (
+        "load_groups" not in c.JupyterHub or not c.JupyterHub.load_groups["platform-admin"]["users"]
+    )
+
+
+def test_bad_profiles_stop_configuration(tmp_path):
+    bad = tmp_path / "p.yaml"
+    bad.write_text("profiles: []\n")
+    s = Settings.from_env({"NBP_HOME": str(tmp_path), "NBP_PROFILES": str(bad)})
+    with pytest.raises(ConfigurationError, match=str(bad)):
+        configure(Config(), s)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from nbplatform import kernel
+
+
+def test_configure_environment_points_mlflow_at_the_gateway():
+    env = {
+        "NBP_PLATFORM_URL": "http://127.0.0.1:8090/services/platform/",
+        "JUPYTERHUB_API_TOKEN": "tok",
+        "NBP_PROFILE": "gpu",
+        "NBP_GPU_DEVICES": "1",
+        "CUDA_VISIBLE_DEVICES": "0,1,2",
+    }
+    kernel.configure_environment(env)
+    assert env["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:8090/services/platform/mlflow/"
+    assert env["MLFLOW_TRACKING_TOKEN"] == "tok"
+    assert env["NBP_TOKEN"] == "tok"
+    assert env["CUDA_VISIBLE_DEVICES"] == "1"
+
+
+def test_values_the_user_set_are_kept():
+    env = {
+        "NBP_PLATFORM_URL": "http://h/services/platform/",
+        "JUPYTERHUB_API_TOKEN": "tok",
+        "MLFLOW_TRACKING_URI": "http://elsewhere:5000",
+    }
+    kernel.configure_environment(env)
+    assert env["MLFLOW_TRACKING_URI"] == "http://elsewhere:5000"
+
+
+def test_cpu_profile_hides_gpus():
+    env = {"NBP_PROFILE": "cpu-small", "CUDA_VISIBLE_DEVICES": "0"}
+    kernel.configure_environment(env)
+    assert env["CUDA_VISIBLE_DEVICES"] == ""
+
+
+def test_outside_the_platform_nothing_is_invented():
+    env: dict[str, str] = {}
+    kernel.configure_environment(env)
+    assert "MLFLOW_TRACKING_URI" not in env and "MLFLOW_TRACKING_TOKEN" not in env
+
+
+def test_import_and_preload_load_nothing_heavy():
+    code = (
+        "import sys, json, nbplatform, nbplatform.kernel\n"
+        "nbplatform.kernel.configure_environment({})\n"
+        "heavy = ['mlflow', 'torch', 'shap', 'feast', 'evidently', 'pandas', 'sklearn', "
+        "'requests', 'numpy']\n"
+        "print(json.dumps([m for m in heavy if m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_submodules_load_on_first_use():
+    import nbplatform
+
+    assert nbplatform.config.load(env={}).platform_url is None
+    assert "kernel" in dir(nbplatform)
