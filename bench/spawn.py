@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bare hub up in {time.perf_counter() - t:.1f} s at {bare.url}", flush=True)
 
         sides = {"ours": ours, "baseline": bare}
-        with benchlib.PeakRss() as rss:
+        with benchlib.PeakRss(seen=reaper.seen) as rss:
             for key, side in sides.items():
                 rss.watch(key, side.proc.pid)
             for i in range(args.warmup + args.n):

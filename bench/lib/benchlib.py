@@ -103,10 +103,16 @@ class PeakRss:
     """Sample the RSS of process trees in a background thread and keep the peak of each.
 
     Use as a context manager; :meth:`watch` adds a tree under a label.
+
+    Args:
+        interval: Seconds between samples.
+        seen: If given, filled with ``pid -> create_time`` of every process sampled
+            (so that a caller can reap what outlives its parents).
     """
 
-    def __init__(self, interval: float = 0.25) -> None:
+    def __init__(self, interval: float = 0.25, seen: dict[int, float] | None = None) -> None:
         self.interval = interval
+        self.seen = seen
         self.roots: dict[str, int] = {}
         self.peaks: dict[str, float] = {}
         self._stop = threading.Event()
@@ -120,7 +126,12 @@ class PeakRss:
     def sample(self) -> None:
         """Take one sample of every watched tree now."""
         for label, pid in list(self.roots.items()):
-            value = tree_rss_mb(pid)
+            procs = tree(pid)
+            if self.seen is not None:
+                for proc in procs:
+                    with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                        self.seen[proc.pid] = proc.create_time()
+            value = rss_mb(procs)
             self.peaks[label] = max(self.peaks.get(label, 0.0), value)
 
     def _run(self) -> None:

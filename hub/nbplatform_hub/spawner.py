@@ -11,6 +11,7 @@ restart.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 from typing import Any
@@ -75,6 +76,13 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
     @default("options_from_form")
     def _default_options_from_form(self) -> Any:
         return self._simple_options_from_form
+
+    @default("apply_user_options")
+    def _default_apply_user_options(self) -> Any:
+        def check_profile(spawner: ProfileSpawner, user_options: dict[str, Any]) -> None:
+            spawner.profile = spawner.resolve_profile(user_options or {})
+
+        return check_profile
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -224,10 +232,30 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
         try:
             result = await super().start()
             self._limit_memory(profile)
+            await self._wait_listening(result)
         except BaseException:
             self._release()
             raise
         return result
+
+    async def _wait_listening(self, address: tuple[str, int]) -> None:
+        """Return as soon as the new server accepts connections (or has exited).
+
+        JupyterHub then checks it over HTTP. Without this, the hub's own check
+        backs off exponentially and often notices a ready server seconds late.
+        """
+        host, port = address
+        deadline = asyncio.get_running_loop().time() + self.start_timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                return
+            try:
+                _, writer = await asyncio.open_connection(host, port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return
 
     def _limit_memory(self, profile: Profile) -> None:
         """Put the server (and the kernels it will start) under the profile's memory limit.

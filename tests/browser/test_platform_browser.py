@@ -77,7 +77,7 @@ def _spawn_profiles(page: Any, url: str) -> list[str]:
 
 
 def test_data_scientist_spawns_cpu_large_and_sees_the_sidebar(platform, page):
-    name, password = "bruno", "bruno-Long-passw0rd!"
+    name, password = "brenda", "brenda-Long-passw0rd!"
 
     # Sign-up in the browser; the admin then authorizes the new account.
     page.goto(f"{platform.url}/hub/signup")
@@ -128,7 +128,7 @@ def test_data_scientist_spawns_cpu_large_and_sees_the_sidebar(platform, page):
 
 
 def test_viewer_sees_only_cpu_small_on_the_spawn_page(platform, page):
-    name, password = "vera", "vera-Long-passw0rd!"
+    name, password = "viktor", "viktor-Long-passw0rd!"
     signup(platform, name, password)
     authorize(platform, name)
     platform.create_user(name, group="viewer")
