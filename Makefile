@@ -54,6 +54,7 @@ $(STAMPS)/python: $(STAMPS)/venv $(STAMPS)/labjs $(PYPROJECTS)
 $(STAMPS)/labext: $(STAMPS)/python $(STAMPS)/labjs
 	$(BIN)/jupyter labextension list 2>&1 | grep -q "nbplatform-lab.*enabled.*OK"
 	$(BIN)/jupyter server extension list 2>&1 | grep -q "nbplatform_lab.*enabled"
+	$(BIN)/jupyter labextension disable --level=sys_prefix "@jupyterlab/apputils-extension:announcements" >/dev/null 2>&1
 	@touch $@
 
 $(STAMPS)/node: $(STAMPS)/check package.json

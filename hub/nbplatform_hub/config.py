@@ -133,6 +133,8 @@ def update_spawner(c: Any, settings: Settings) -> None:
     c.ProfileSpawner.profiles_path = str(profiles)
     c.ProfileSpawner.platform_url = settings.platform_url
     c.ProfileSpawner.memory_enforcement = settings.memory_enforcement
+    # Report activity often enough for the culler to judge within a quarter of its timeout.
+    c.ProfileSpawner.activity_interval = max(1, min(300, settings.idle_timeout // 4))
     c.ProfileSpawner.home_dir_template = str(settings.users_dir / "{username}")
     c.Spawner.cmd = [os.path.join(os.path.dirname(settings.python), "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"

@@ -18,7 +18,7 @@ from typing import Any
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from tornado import web
-from traitlets import Unicode, default
+from traitlets import Integer, Unicode, default
 
 from nbplatform.errors import NbplatformError, NotFoundError
 
@@ -62,6 +62,15 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
     platform_url = Unicode(
         "",
         help="URL of the platform service as servers and kernels reach it (NBP_PLATFORM_URL).",
+    ).tag(config=True)
+
+    activity_interval = Integer(
+        300,
+        help="""Seconds between a server's activity reports to the hub.
+
+        The idle culler sees activity only as often as this; a kernel busy
+        computing counts as activity (checked as often as this, too).
+        """,
     ).tag(config=True)
 
     memory_enforcement = Unicode(
@@ -200,6 +209,7 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             env["NBP_KERNELS"] = ",".join(profile.kernels)
             env["MEM_LIMIT"] = str(profile.mem_limit_bytes)
             env["CPU_LIMIT"] = str(profile.cpu_limit)
+        env["JUPYTERHUB_ACTIVITY_INTERVAL"] = str(self.activity_interval)
         env["NBP_GPU_DEVICES"] = ",".join(self.gpu_devices)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(self.gpu_devices)
         if self.platform_url:
@@ -213,6 +223,7 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             kernels = self.profile.kernels
             args.append(f"--KernelSpecManager.allowed_kernelspecs={kernels!r}")
             args.append(f"--MultiKernelManager.default_kernel_name={kernels[0]}")
+        args.append(f"--NbplatformLab.busy_kernel_poll_interval={self.activity_interval}")
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.append("--allow-root")
         return args
