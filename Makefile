@@ -11,6 +11,8 @@ STAMPS := .stamps
 PYPROJECTS := pyproject.toml lib/pyproject.toml hub/pyproject.toml jobs/pyproject.toml $(LAB)/pyproject.toml
 LAB_SOURCES := $(LAB)/package.json $(LAB)/tsconfig.json $(wildcard $(LAB)/src/*.ts $(LAB)/src/*.tsx $(LAB)/style/*.css $(LAB)/schema/*.json)
 PYTEST_ARGS ?=
+# The venv's tools (jlpm, jupyter) come first, also for the extension's build hook.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: up install test test-fast bench lint format clean-state help
 
@@ -42,7 +44,7 @@ $(STAMPS)/venv: $(STAMPS)/check
 # The lab extension's JavaScript is built before its Python package is installed.
 $(STAMPS)/labjs: $(STAMPS)/venv $(LAB_SOURCES)
 	$(BIN)/pip install --quiet 'jupyterlab>=4.6,<5' 'hatch-jupyter-builder>=0.10' 'hatchling>=1.25'
-	cd $(LAB) && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm install && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm build:prod
+	cd $(LAB) && jlpm install && jlpm build:prod
 	@touch $@
 
 $(STAMPS)/python: $(STAMPS)/venv $(STAMPS)/labjs $(PYPROJECTS)
@@ -75,7 +77,7 @@ $(STAMPS)/chromium:
 test: install $(STAMPS)/chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	cd $(LAB) && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm lint:check
+	cd $(LAB) && jlpm lint:check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
@@ -83,11 +85,11 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
-	cd $(LAB) && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm lint:check
+	cd $(LAB) && jlpm lint:check
 
 format: install
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
-	cd $(LAB) && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm lint
+	cd $(LAB) && jlpm lint
 
 clean-state:
 	rm -rf var
