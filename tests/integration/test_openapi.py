@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import jsonschema
@@ -42,7 +43,12 @@ def _response_schema(path: str, status: str) -> dict:
     return _schema(response["content"]["application/json"]["schema"])
 
 
-@pytest.mark.parametrize("path", list(SPEC["paths"]))
+# Resources whose GET answers without path parameters; resources with parameters
+# are checked against their schemas in their own tests (see _response_schema).
+SIMPLE_GETS = [p for p, ops in SPEC["paths"].items() if "get" in ops and "{" not in p]
+
+
+@pytest.mark.parametrize("path", SIMPLE_GETS)
 def test_every_documented_path_answers_as_described(platform, path):
     token = platform.create_user("openapi-user")
     ok = platform.service("GET", path, token)
@@ -54,7 +60,10 @@ def test_every_documented_path_answers_as_described(platform, path):
 
 
 def test_every_api_route_is_documented():
-    from nbplatform_hub.service.handlers import health, me
+    from nbplatform_hub.service.handlers import resource_modules
 
-    routes = {f"/{path}" for module in (health, me) for path, _ in module.routes}
+    def documented(path: str) -> str:
+        return "/" + re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", path).rstrip("$")
+
+    routes = {documented(path) for module in resource_modules() for path, _ in module.routes}
     assert routes == set(SPEC["paths"])

@@ -18,7 +18,7 @@ from tornado.web import Application, authenticated
 
 from .base import NotFoundHandler, PlatformHandler
 from .db import connect, database_url, upgrade
-from .handlers import health, me
+from .handlers import resource_modules
 from .hubclient import HubClient
 
 log = logging.getLogger("nbplatform.service")
@@ -60,7 +60,7 @@ def make_app(context: ServiceContext, prefix: str) -> Application:
         (prefix, IndexHandler),
         (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
     ]
-    for module in (health, me):
+    for module in resource_modules():
         routes += [(url_path_join(prefix, path), handler) for path, handler in module.routes]
     routes.append((url_path_join(prefix, r"(.*)"), NotFoundHandler))
     return Application(
