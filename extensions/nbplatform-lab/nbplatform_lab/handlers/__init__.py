@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from . import jobs, models
 from .me import MeHandler
+from .resource import resource_routes
 
 #: Where the handlers live, under the server's base URL.
 API_PREFIX = "/nbplatform/api"
@@ -10,6 +12,7 @@ API_PREFIX = "/nbplatform/api"
 #: The routes of the extension, relative to the server's base URL.
 default_handlers: list[tuple[str, type]] = [
     (rf"{API_PREFIX}/me", MeHandler),
+    *resource_routes(API_PREFIX, models.handlers + jobs.handlers),
 ]
 
 __all__ = ["API_PREFIX", "MeHandler", "default_handlers"]
