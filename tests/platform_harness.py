@@ -105,11 +105,20 @@ class Platform:
                     headers=self.auth(self.admin_token),
                     timeout=5,
                 )
-                if r.status_code == 200:
+                if r.status_code == 200 and self._mlflow_ready():
                     return self
             time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"the platform did not come up in {timeout} s:\n{self.log()}")
+
+    def _mlflow_ready(self) -> bool:
+        """Whether the MLflow server answers through the platform's gateway."""
+        r = requests.get(
+            f"{self.url}/services/platform/mlflow/health",
+            headers=self.auth(self.admin_token),
+            timeout=5,
+        )
+        return r.status_code in (200, 404)  # 404: a platform without the gateway
 
     def stop(self, timeout: float = 60) -> int | None:
         """Ctrl-C, as a user would; then make sure nothing is left."""
@@ -221,14 +230,41 @@ class Platform:
 
     # Kernels ---------------------------------------------------------------
     def execute(
-        self, user: str, code: str, token: str, kernel: str = "nbplatform-cpu", timeout: float = 90
+        self,
+        user: str,
+        code: str,
+        token: str,
+        kernel: str = "nbplatform-cpu",
+        timeout: float = 90,
+        notebook: str | None = None,
     ) -> dict[str, Any]:
-        """Start a kernel on ``user``'s server, run ``code``, return its output and status."""
+        """Start a kernel on ``user``'s server, run ``code``, return its output and status.
+
+        With ``notebook`` (a path in the user's workspace) the kernel is started for
+        a notebook session, as JupyterLab does when the notebook is opened.
+        """
         import websocket
 
-        r = self.server(user, "POST", "api/kernels", token, json={"name": kernel})
-        assert r.status_code == 201, r.text
-        kernel_id = r.json()["id"]
+        session_id = None
+        if notebook:
+            r = self.server(
+                user,
+                "POST",
+                "api/sessions",
+                token,
+                json={
+                    "path": notebook,
+                    "name": notebook.rsplit("/", 1)[-1],
+                    "type": "notebook",
+                    "kernel": {"name": kernel},
+                },
+            )
+            assert r.status_code == 201, r.text
+            session_id, kernel_id = r.json()["id"], r.json()["kernel"]["id"]
+        else:
+            r = self.server(user, "POST", "api/kernels", token, json={"name": kernel})
+            assert r.status_code == 201, r.text
+            kernel_id = r.json()["id"]
         ws = websocket.create_connection(
             f"ws://127.0.0.1:{self.env['NBP_PORT']}/user/{user}/api/kernels/{kernel_id}/channels",
             header=[f"Authorization: token {token}"],
@@ -285,7 +321,10 @@ class Platform:
                     break
         finally:
             ws.close()
-            self.server(user, "DELETE", f"api/kernels/{kernel_id}", token)
+            if session_id:
+                self.server(user, "DELETE", f"api/sessions/{session_id}", token)
+            else:
+                self.server(user, "DELETE", f"api/kernels/{kernel_id}", token)
         return {"stdout": "".join(out), "error": error, "status": status}
 
 

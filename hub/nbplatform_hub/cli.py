@@ -99,3 +99,12 @@ def render_k8s(profiles_path: Path | None, image: str, output: Path | None) -> N
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _add_jobs() -> None:
+    from .cli_jobs import jobs
+
+    main.add_command(jobs)
+
+
+_add_jobs()

@@ -17,6 +17,8 @@ from .settings import Settings, ensure_admin_password
 
 PLATFORM_SERVICE = "platform"
 CULLER_SERVICE = "idle-culler"
+MLFLOW_SERVICE = "mlflow"
+SCHEDULER_SERVICE = "scheduler"
 
 
 def update_paths(c: Any, settings: Settings) -> None:
@@ -88,6 +90,18 @@ def update_roles(c: Any, settings: Settings) -> None:
             "services": [PLATFORM_SERVICE],
         },
         {
+            "name": "scheduler",
+            "description": "The job scheduler mints short-lived tokens for job owners.",
+            # Only members of the groups that may own jobs; read:users:groups to
+            # check profiles of YAML definitions.
+            "scopes": [
+                "tokens!group=data-scientist",
+                "tokens!group=platform-admin",
+                "read:users:groups",
+            ],
+            "services": [SCHEDULER_SERVICE],
+        },
+        {
             "name": "idle-culler",
             "description": "Cull idle servers.",
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
@@ -97,10 +111,12 @@ def update_roles(c: Any, settings: Settings) -> None:
 
 
 def update_services(c: Any, settings: Settings) -> None:
-    """The platform service and the idle culler, both managed by the hub."""
+    """The platform service, the idle culler and the MLflow server, managed by the hub."""
     env = {
         "NBP_HOME": str(settings.home),
         "NBP_PROFILES": str(settings.profiles_path or default_profiles_path()),
+        "NBP_MLFLOW_URL": settings.mlflow_url,
+        "NBP_PROTECTED_ALIASES": ",".join(settings.protected_aliases),
         "PATH": os.environ.get("PATH", ""),
     }
     c.JupyterHub.services = [
@@ -123,7 +139,77 @@ def update_services(c: Any, settings: Settings) -> None:
                 f"--cull-every={settings.cull_every}",
             ],
         },
+        mlflow_service(settings),
+        scheduler_service(settings),
     ]
+
+
+def mlflow_service(settings: Settings) -> dict[str, Any]:
+    """The MLflow tracking server: hub-managed, loopback only, never proxied.
+
+    It has no ``url``, so the hub gives it no route: clients reach it only through
+    the platform service's authenticated gateway (``/services/platform/mlflow/``).
+    Artifacts are served by MLflow itself (``--serve-artifacts``), so clients never
+    touch the artifact store.
+
+    Args:
+        settings: The platform settings.
+
+    Returns:
+        A ``c.JupyterHub.services`` entry.
+    """
+    hosts = f"127.0.0.1:{settings.mlflow_port},localhost:{settings.mlflow_port}"
+    return {
+        "name": MLFLOW_SERVICE,
+        "command": [
+            os.path.join(os.path.dirname(settings.python), "mlflow"),
+            "server",
+            "--host=127.0.0.1",
+            f"--port={settings.mlflow_port}",
+            f"--backend-store-uri={settings.mlflow_store_uri}",
+            f"--artifacts-destination={settings.mlflow_artifacts_destination}",
+            "--serve-artifacts",
+            "--workers=1",
+            f"--allowed-hosts={hosts}",
+        ],
+        "cwd": str(settings.mlflow_dir),
+        # MLflow's GenAI job runner (prompt optimisation) starts eight worker
+        # processes; the platform does not use it.
+        "environment": {
+            "PATH": os.environ.get("PATH", ""),
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        },
+    }
+
+
+def scheduler_service(settings: Settings) -> dict[str, Any]:
+    """The job scheduler (``python -m nbplatform_jobs``): hub-managed, no HTTP route.
+
+    It reads job definitions and queued runs from the platform database, runs
+    notebooks with papermill under their owners' short-lived tokens, and is
+    restarted by the hub if it dies (runs it interrupted are settled at start).
+    ``NBP_JOBS_*`` and ``NBP_SMTP_*`` variables are passed through.
+
+    Args:
+        settings: The platform settings.
+
+    Returns:
+        A ``c.JupyterHub.services`` entry.
+    """
+    env = {
+        "NBP_HOME": str(settings.home),
+        "NBP_PROFILES": str(settings.profiles_path or default_profiles_path()),
+        "NBP_PLATFORM_URL": settings.platform_url,
+        "PATH": os.environ.get("PATH", ""),
+    }
+    for name, value in os.environ.items():
+        if name.startswith(("NBP_JOBS_", "NBP_SMTP_", "NBP_PLATFORM_DB_URL")):
+            env[name] = value
+    return {
+        "name": SCHEDULER_SERVICE,
+        "command": [settings.python, "-m", "nbplatform_jobs"],
+        "environment": env,
+    }
 
 
 def update_spawner(c: Any, settings: Settings) -> None:

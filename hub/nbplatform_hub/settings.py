@@ -56,6 +56,12 @@ class Settings:
         cull_every: ``NBP_CULL_EVERY``, seconds between culler passes.
         memory_enforcement: ``NBP_MEMORY_ENFORCEMENT``: auto, cgroup, watchdog or none.
         authenticator: ``NBP_AUTHENTICATOR``: ``native`` or ``generic-oauth``.
+        mlflow_backend_uri: ``NBP_MLFLOW_BACKEND_URI``, MLflow's backend store
+            (SQLite under ``NBP_HOME/mlflow`` when unset; PostgreSQL at scale).
+        mlflow_artifacts: ``NBP_MLFLOW_ARTIFACTS``, where MLflow keeps artifacts
+            (a folder under ``NBP_HOME/mlflow`` when unset; ``s3://...`` at scale).
+        protected_aliases: ``NBP_PROTECTED_ALIASES``, comma-separated model aliases
+            only platform-admins may move (``champion`` by default).
         python: The interpreter that runs the hub, services and servers.
     """
 
@@ -76,6 +82,9 @@ class Settings:
     cull_every: int = 300
     memory_enforcement: str = "auto"
     authenticator: str = "native"
+    mlflow_backend_uri: str | None = None
+    mlflow_artifacts: str | None = None
+    protected_aliases: list[str] = field(default_factory=lambda: ["champion"])
     python: str = sys.executable
 
     @classmethod
@@ -134,6 +143,9 @@ class Settings:
             cull_every=_int(env, "NBP_CULL_EVERY", 300),
             memory_enforcement=enforcement,
             authenticator=authenticator,
+            mlflow_backend_uri=env.get("NBP_MLFLOW_BACKEND_URI") or None,
+            mlflow_artifacts=env.get("NBP_MLFLOW_ARTIFACTS") or None,
+            protected_aliases=_list(env, "NBP_PROTECTED_ALIASES", "champion"),
         )
 
     # Paths under NBP_HOME -------------------------------------------------
@@ -158,6 +170,26 @@ class Settings:
         return self.home / "logs"
 
     @property
+    def mlflow_dir(self) -> Path:
+        """MLflow's default SQLite database and artifact folder."""
+        return self.home / "mlflow"
+
+    @property
+    def mlflow_store_uri(self) -> str:
+        """MLflow's backend store: ``NBP_MLFLOW_BACKEND_URI`` or SQLite in ``NBP_HOME``."""
+        return self.mlflow_backend_uri or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts_destination(self) -> str:
+        """Where MLflow's proxied artifacts go: ``NBP_MLFLOW_ARTIFACTS`` or ``NBP_HOME``."""
+        return self.mlflow_artifacts or str(self.mlflow_dir / "artifacts")
+
+    @property
+    def mlflow_url(self) -> str:
+        """The MLflow server on loopback (only the platform service talks to it)."""
+        return f"http://127.0.0.1:{self.mlflow_port}"
+
+    @property
     def admin_password_file(self) -> Path:
         """Where a generated admin password is kept (mode 0600)."""
         return self.home / "admin-password"
@@ -179,7 +211,14 @@ class Settings:
 
     def make_dirs(self) -> None:
         """Create the folders under ``NBP_HOME`` (``0700`` for secrets)."""
-        for path in (self.home, self.hub_dir, self.users_dir, self.platform_dir, self.logs_dir):
+        for path in (
+            self.home,
+            self.hub_dir,
+            self.users_dir,
+            self.platform_dir,
+            self.logs_dir,
+            self.mlflow_dir,
+        ):
             path.mkdir(parents=True, exist_ok=True)
         self.hub_dir.chmod(0o700)
 

@@ -23,7 +23,13 @@ def test_configure_sets_every_piece(settings):
     assert c.JupyterHub.spawner_class == "nbplatform"
     assert c.JupyterHub.authenticator_class == "nbplatform"
     assert c.PlatformAuthenticator.admin_password == "pw-123456"
-    assert {s["name"] for s in c.JupyterHub.services} == {"platform", "idle-culler"}
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert {"platform", "idle-culler", "mlflow"} <= set(services)
+    # MLflow: loopback only, never routed by the proxy, reached through the gateway.
+    assert "url" not in services["mlflow"]
+    assert f"--port={settings.mlflow_port}" in services["mlflow"]["command"]
+    assert "--host=127.0.0.1" in services["mlflow"]["command"]
+    assert services["platform"]["environment"]["NBP_MLFLOW_URL"] == settings.mlflow_url
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert {"viewer", "data-scientist", "platform-admin", "server"} <= set(roles)
     assert c.JupyterHub.load_groups["platform-admin"]["users"] == ["admin"]

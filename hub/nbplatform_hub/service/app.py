@@ -16,10 +16,13 @@ from jupyterhub.utils import url_path_join
 from sqlalchemy import Engine
 from tornado.web import Application, authenticated
 
+from nbplatform.errors import UnavailableError
+
 from .base import NotFoundHandler, PlatformHandler
 from .db import connect, database_url, upgrade
 from .handlers import resource_modules
 from .hubclient import HubClient
+from .mlflow_rest import MlflowRest
 
 log = logging.getLogger("nbplatform.service")
 
@@ -31,6 +34,21 @@ class ServiceContext:
     home: Path
     engine: Engine
     hub: HubClient
+    #: The MLflow server on loopback (``NBP_MLFLOW_URL``); never sent to clients.
+    mlflow_url: str | None = None
+    #: Aliases only platform-admins may move (``NBP_PROTECTED_ALIASES``).
+    protected_aliases: tuple[str, ...] = ("champion",)
+
+    @property
+    def mlflow(self) -> MlflowRest:
+        """The service's own client of the MLflow server.
+
+        Raises:
+            UnavailableError: The service was started without an MLflow server.
+        """
+        if not self.mlflow_url:
+            raise UnavailableError("No MLflow server is configured (NBP_MLFLOW_URL is unset).")
+        return MlflowRest(self.mlflow_url)
 
 
 class IndexHandler(PlatformHandler):
@@ -83,7 +101,17 @@ def main() -> None:
         home=home,
         engine=engine,
         hub=HubClient(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"]),
+        mlflow_url=os.environ.get("NBP_MLFLOW_URL") or None,
+        protected_aliases=tuple(
+            a.strip()
+            for a in os.environ.get("NBP_PROTECTED_ALIASES", "champion").split(",")
+            if a.strip()
+        ),
     )
+    for module in resource_modules():
+        # A resource with tables of its own migrates them here (e.g. the jobs).
+        if hasattr(module, "setup"):
+            module.setup(context)
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/platform/")
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8090"))
     app = make_app(context, prefix)

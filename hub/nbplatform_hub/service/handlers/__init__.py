@@ -14,6 +14,12 @@ from types import ModuleType
 RESOURCE_MODULES: tuple[str, ...] = (
     "nbplatform_hub.service.handlers.health",
     "nbplatform_hub.service.handlers.me",
+    "nbplatform_jobs.api.jobs",
+    "nbplatform_jobs.api.runs",
+    "nbplatform_hub.service.handlers.models",
+    "nbplatform_hub.service.handlers.promotions",
+    "nbplatform_hub.service.handlers.audit",
+    "nbplatform_hub.service.handlers.mlflow_gateway",
 )
 
 

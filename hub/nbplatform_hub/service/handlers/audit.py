@@ -1,0 +1,62 @@
+"""``GET api/audit``: the audit log, for platform-admins (``audit:read``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from nbplatform.errors import InvalidParameterError
+
+from .. import audit
+from ..base import APIHandler
+
+AUDIT_READ = "custom:nbplatform:audit:read"
+
+
+def _time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameterError(
+            f"{name}={value!r} is not an ISO 8601 time like 2026-11-22T10:00:00Z."
+        ) from None
+
+
+def page_size(handler: APIHandler, default: int = 100) -> int:
+    """Return the ``max_results`` query argument as a number.
+
+    Raises:
+        InvalidParameterError: It is not a whole number.
+    """
+    raw = handler.get_query_argument("max_results", str(default))
+    if not raw.isdigit():
+        raise InvalidParameterError(f"max_results={raw!r} is not a whole number.")
+    return int(raw)
+
+
+class AuditHandler(APIHandler):
+    """List audit entries, newest first."""
+
+    async def get(self) -> None:
+        """Filters: ``user``, ``action`` (prefix), ``result``, ``since``, ``until``.
+
+        Paginated with ``max_results`` (default 100) and ``page_token``.
+        """
+        self.require_scope(AUDIT_READ)
+        arg = self.get_query_argument
+        self.write_json(
+            audit.search(
+                self.context.engine,
+                user=arg("user", None),
+                action=arg("action", None),
+                result=arg("result", None),
+                since=_time(arg("since", None), "since"),
+                until=_time(arg("until", None), "until"),
+                max_results=page_size(self),
+                page_token=arg("page_token", None),
+            )
+        )
+
+
+routes = [(r"api/audit", AuditHandler)]

@@ -1,0 +1,96 @@
+"""``api/models``: registered models for the Models panel, and rollback of an alias."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from nbplatform.errors import InvalidParameterError
+
+from .. import promotions
+from ..audited import AuditedAPIHandler
+from ..mlflow_rules import APPROVE, READ
+from .audit import page_size
+
+
+class Rollback(BaseModel):
+    """Body of ``POST api/models/<name>/rollback``."""
+
+    alias: str = Field(default="champion", min_length=1, max_length=255, pattern=r"^[\w-]+$")
+
+
+class ModelsHandler(AuditedAPIHandler):
+    """Search registered models (MLflow's answer, paginated)."""
+
+    async def get(self) -> None:
+        """Search with ``filter``, ``max_results`` (100), ``page_token``, ``order_by``.
+
+        ``filter`` takes MLflow's search syntax, e.g. ``name LIKE 'churn%'``.
+        """
+        self.require_scope(READ)
+        params: dict[str, Any] = {"max_results": page_size(self)}
+        for name in ("filter", "page_token", "order_by"):
+            value = self.get_query_argument(name, None)
+            if value:
+                params[name] = value
+        answer = await self.context.mlflow.call("GET", "registered-models/search", params)
+        self.write_json(
+            {
+                "registered_models": answer.get("registered_models", []),
+                "next_page_token": answer.get("next_page_token"),
+            }
+        )
+
+
+class ModelHandler(AuditedAPIHandler):
+    """One registered model with its versions (newest first)."""
+
+    async def get(self, name: str) -> None:
+        """Return ``{"registered_model", "model_versions", "next_page_token"}``."""
+        self.require_scope(READ)
+        mlflow = self.context.mlflow
+        model = await mlflow.call("GET", "registered-models/get", {"name": name})
+        params: dict[str, Any] = {
+            "filter": f"name = '{name.replace(chr(39), chr(39) * 2)}'",
+            "max_results": page_size(self, 50),
+            "order_by": "version_number DESC",
+        }
+        token = self.get_query_argument("page_token", None)
+        if token:
+            params["page_token"] = token
+        versions = await mlflow.call("GET", "model-versions/search", params)
+        self.write_json(
+            {
+                "registered_model": model["registered_model"],
+                "model_versions": versions.get("model_versions", []),
+                "next_page_token": versions.get("next_page_token"),
+            }
+        )
+
+
+class RollbackHandler(AuditedAPIHandler):
+    """Point an alias back at ``previous-<alias>`` (platform-admins)."""
+
+    async def post(self, name: str) -> None:
+        """Swap ``alias`` (``champion``) and ``previous-<alias>``."""
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise InvalidParameterError("The request body is not JSON.") from None
+        body = Rollback.model_validate(data)
+        self.audit_action = "model:rollback"
+        self.audit_resource = f"{name}@{body.alias}"
+        self.require_scope(APPROVE)
+        result = await promotions.rollback(
+            self.context.engine, self.context.mlflow, name, body.alias, self.user["name"]
+        )
+        self.write_json(result)
+
+
+routes = [
+    (r"api/models", ModelsHandler),
+    (r"api/models/(?P<name>[^/]+)", ModelHandler),
+    (r"api/models/(?P<name>[^/]+)/rollback", RollbackHandler),
+]

@@ -1,0 +1,121 @@
+"""``api/promotions``: request, list, approve and reject promotions of model versions."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, Field
+
+from nbplatform.errors import InvalidParameterError
+
+from .. import promotions
+from ..audited import AuditedAPIHandler
+from ..mlflow_rules import APPROVE, READ, WRITE
+from .audit import page_size
+
+
+class PromotionRequest(BaseModel):
+    """Body of ``POST api/promotions``."""
+
+    model: str = Field(min_length=1, max_length=512)
+    version: str = Field(min_length=1, max_length=32, pattern=r"^\d+$")
+    alias: str = Field(default="champion", min_length=1, max_length=255, pattern=r"^[\w-]+$")
+    note: str | None = Field(default=None, max_length=10_000)
+
+
+class Decision(BaseModel):
+    """Body of ``POST api/promotions/<id>/approve|reject``."""
+
+    comment: str | None = Field(default=None, max_length=10_000)
+
+
+def _body(handler: AuditedAPIHandler) -> dict:
+    try:
+        return json.loads(handler.request.body or b"{}")
+    except ValueError:
+        raise InvalidParameterError("The request body is not JSON.") from None
+
+
+class PromotionsHandler(AuditedAPIHandler):
+    """List or create promotion requests."""
+
+    async def get(self) -> None:
+        """List requests, newest first; filter by ``state`` and ``model``, paginated."""
+        self.require_scope(READ)
+        self.write_json(
+            promotions.search(
+                self.context.engine,
+                state=self.get_query_argument("state", None),
+                model=self.get_query_argument("model", None),
+                max_results=page_size(self),
+                page_token=self.get_query_argument("page_token", None),
+            )
+        )
+
+    async def post(self) -> None:
+        """Ask for ``model`` version ``version`` to get ``alias`` (``champion``)."""
+        self.audit_action = "promotion:request"
+        body = PromotionRequest.model_validate(_body(self))
+        self.audit_resource = f"{body.model}@{body.alias}->{body.version}"
+        self.require_scope(WRITE)
+        created = await promotions.request(
+            self.context.engine,
+            self.context.mlflow,
+            model=body.model,
+            version=body.version,
+            alias=body.alias,
+            note=body.note,
+            user=self.user["name"],
+        )
+        self.write_json(created, status=201)
+
+
+class PromotionHandler(AuditedAPIHandler):
+    """One promotion request."""
+
+    async def get(self, promotion_id: str) -> None:
+        """Return the request."""
+        self.require_scope(READ)
+        self.write_json(promotions.get(self.context.engine, int(promotion_id)))
+
+
+class PromotionDecisionHandler(AuditedAPIHandler):
+    """Approve or reject a pending request (platform-admins)."""
+
+    verdict = "approve"
+
+    async def post(self, promotion_id: str) -> None:
+        """Approve (moves the alias) or reject, with an optional ``comment``."""
+        verdict = self.verdict
+        self.audit_action = f"promotion:{verdict}"
+        self.audit_resource = f"promotion/{promotion_id}"
+        self.require_scope(APPROVE)
+        body = Decision.model_validate(_body(self))
+        promotion = promotions.get(self.context.engine, int(promotion_id))
+        self.audit_resource = (
+            f"promotion/{promotion_id} {promotion['model']}@{promotion['alias']}"
+            f"->{promotion['version']}"
+        )
+        decided = await promotions.decide(
+            self.context.engine,
+            self.context.mlflow,
+            int(promotion_id),
+            approve=verdict == "approve",
+            comment=body.comment,
+            user=self.user["name"],
+        )
+        self.write_json(decided)
+
+
+class PromotionRejectHandler(PromotionDecisionHandler):
+    """Reject a pending request (platform-admins)."""
+
+    verdict = "reject"
+
+
+routes = [
+    (r"api/promotions", PromotionsHandler),
+    (r"api/promotions/(?P<promotion_id>\d+)", PromotionHandler),
+    (r"api/promotions/(?P<promotion_id>\d+)/approve", PromotionDecisionHandler),
+    (r"api/promotions/(?P<promotion_id>\d+)/reject", PromotionRejectHandler),
+]

@@ -1,0 +1,322 @@
+"""Promotion requests: a data scientist asks, a platform admin approves or rejects.
+
+Approval moves the alias in MLflow and keeps its former holder as
+``previous-<alias>``; :func:`rollback` swaps them back. Moves of one
+``model@alias`` are serialised by a row in ``alias_locks`` (a primary-key insert,
+so it works the same on SQLite and PostgreSQL, across processes), and each
+request remembers the version the alias pointed to when it was made
+(``base_version``): two requests made against the same state conflict, so of two
+approvals, concurrent or not, the first wins and the second gets 409.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from nbplatform.errors import ConflictError, InvalidParameterError, NotFoundError
+
+from .audit import metadata
+from .mlflow_rest import MlflowRest
+
+STATES = ("pending", "approving", "approved", "rejected")
+LOCK_TTL = timedelta(minutes=5)
+
+promotions = Table(
+    "promotions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(512), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("alias", String(255), nullable=False),
+    Column("base_version", String(32)),
+    Column("state", String(16), nullable=False),
+    Column("note", Text),
+    Column("requested_by", String(255), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(255)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("comment", Text),
+)
+
+alias_locks = Table(
+    "alias_locks",
+    metadata,
+    Column("model", String(512), primary_key=True),
+    Column("alias", String(255), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def previous_alias(alias: str) -> str:
+    """Return the alias that keeps the former holder of ``alias``."""
+    return f"previous-{alias}"
+
+
+def _as_json(row: Any) -> dict[str, Any]:
+    data = dict(row._mapping)
+    for key in ("requested_at", "decided_at"):
+        if data[key] is not None:
+            value = data[key]
+            data[key] = (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return data
+
+
+def get(engine: Engine, promotion_id: int) -> dict[str, Any]:
+    """Return one promotion request.
+
+    Raises:
+        NotFoundError: No such request.
+    """
+    with engine.connect() as conn:
+        row = conn.execute(select(promotions).where(promotions.c.id == promotion_id)).first()
+    if row is None:
+        raise NotFoundError(
+            f"No promotion request {promotion_id}: list them with GET api/promotions."
+        )
+    return _as_json(row)
+
+
+def search(
+    engine: Engine,
+    *,
+    state: str | None = None,
+    model: str | None = None,
+    max_results: int = 100,
+    page_token: str | None = None,
+) -> dict[str, Any]:
+    """Return promotion requests, newest first.
+
+    Args:
+        engine: The platform database.
+        state: Only requests in this state.
+        model: Only requests for this model.
+        max_results: Page size, 1 to 1000.
+        page_token: ``next_page_token`` of the previous page.
+
+    Returns:
+        ``{"promotions": [...], "next_page_token": str | None}``.
+
+    Raises:
+        InvalidParameterError: A bad state, page size or token.
+    """
+    if state is not None and state not in STATES:
+        raise InvalidParameterError(f"state must be one of {', '.join(STATES)}.")
+    if not 1 <= max_results <= 1000:
+        raise InvalidParameterError("max_results must be between 1 and 1000.")
+    query = select(promotions).order_by(promotions.c.id.desc()).limit(max_results + 1)
+    if state:
+        query = query.where(promotions.c.state == state)
+    if model:
+        query = query.where(promotions.c.model == model)
+    if page_token:
+        if not page_token.isdigit():
+            raise InvalidParameterError("page_token is not one this API returned.")
+        query = query.where(promotions.c.id < int(page_token))
+    with engine.connect() as conn:
+        rows = [_as_json(r) for r in conn.execute(query)]
+    token = str(rows[max_results - 1]["id"]) if len(rows) > max_results else None
+    return {"promotions": rows[:max_results], "next_page_token": token}
+
+
+async def request(
+    engine: Engine,
+    mlflow: MlflowRest,
+    *,
+    model: str,
+    version: str,
+    alias: str,
+    note: str | None,
+    user: str,
+) -> dict[str, Any]:
+    """Record a request to point ``model@alias`` at ``version``.
+
+    Raises:
+        NotFoundError: The model version does not exist.
+        InvalidParameterError: The alias is a ``previous-`` one.
+    """
+    if alias.startswith("previous-"):
+        raise InvalidParameterError(
+            f"'{alias}' is kept by the platform; request the alias itself, e.g. "
+            f"'{alias.removeprefix('previous-')}'."
+        )
+    await mlflow.get_version(model, version)
+    base = await mlflow.alias_version(model, alias)
+    with engine.begin() as conn:
+        new_id = conn.execute(
+            insert(promotions).values(
+                model=model,
+                version=version,
+                alias=alias,
+                base_version=base,
+                state="pending",
+                note=note,
+                requested_by=user,
+                requested_at=datetime.now(UTC),
+            )
+        ).inserted_primary_key[0]
+    return get(engine, new_id)
+
+
+def _lock(engine: Engine, model: str, alias: str, holder: str) -> None:
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            delete(alias_locks).where(
+                alias_locks.c.model == model,
+                alias_locks.c.alias == alias,
+                alias_locks.c.taken_at < now - LOCK_TTL,
+            )
+        )
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(alias_locks).values(model=model, alias=alias, holder=holder, taken_at=now)
+            )
+    except IntegrityError:
+        raise ConflictError(
+            f"Another change of {model}@{alias} is in progress; try again when it is done."
+        ) from None
+
+
+def _unlock(engine: Engine, model: str, alias: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            delete(alias_locks).where(alias_locks.c.model == model, alias_locks.c.alias == alias)
+        )
+
+
+def _set_state(engine: Engine, promotion_id: int, expected: str, **values: Any) -> bool:
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(promotions)
+            .where(promotions.c.id == promotion_id, promotions.c.state == expected)
+            .values(**values)
+        )
+    return result.rowcount == 1
+
+
+async def move_alias(mlflow: MlflowRest, model: str, alias: str, version: str) -> str | None:
+    """Point ``alias`` at ``version``, keeping the former holder as ``previous-<alias>``.
+
+    Returns:
+        The former holder, if any.
+    """
+    former = await mlflow.alias_version(model, alias)
+    if former is not None and former != version:
+        await mlflow.set_alias(model, previous_alias(alias), former)
+    await mlflow.set_alias(model, alias, version)
+    return former
+
+
+async def decide(
+    engine: Engine,
+    mlflow: MlflowRest,
+    promotion_id: int,
+    *,
+    approve: bool,
+    comment: str | None,
+    user: str,
+) -> dict[str, Any]:
+    """Approve (move the alias) or reject a pending request.
+
+    Raises:
+        NotFoundError: No such request.
+        ConflictError: It is decided already, another change of the alias is in
+            progress, or the alias moved since the request was made.
+    """
+    promotion = get(engine, promotion_id)
+    now = datetime.now(UTC)
+    if not approve:
+        if not _set_state(
+            engine,
+            promotion_id,
+            "pending",
+            state="rejected",
+            decided_by=user,
+            decided_at=now,
+            comment=comment,
+        ):
+            raise ConflictError(
+                f"Promotion request {promotion_id} is {get(engine, promotion_id)['state']} already."
+            )
+        return get(engine, promotion_id)
+    if not _set_state(engine, promotion_id, "pending", state="approving", decided_by=user):
+        raise ConflictError(
+            f"Promotion request {promotion_id} is {get(engine, promotion_id)['state']} already."
+        )
+    model, alias, version = promotion["model"], promotion["alias"], promotion["version"]
+    try:
+        _lock(engine, model, alias, f"promotion-{promotion_id}")
+    except ConflictError:
+        _set_state(engine, promotion_id, "approving", state="pending", decided_by=None)
+        raise
+    try:
+        current = await mlflow.alias_version(model, alias)
+        if current != promotion["base_version"]:
+            _set_state(engine, promotion_id, "approving", state="pending", decided_by=None)
+            raise ConflictError(
+                f"{model}@{alias} moved since request {promotion_id} was made (it was "
+                f"{promotion['base_version'] or 'unset'}, it is {current or 'unset'}): "
+                "reject it, or ask for a new request."
+            )
+        await move_alias(mlflow, model, alias, version)
+        _set_state(
+            engine,
+            promotion_id,
+            "approving",
+            state="approved",
+            decided_at=datetime.now(UTC),
+            comment=comment,
+        )
+    except BaseException:
+        _set_state(engine, promotion_id, "approving", state="pending", decided_by=None)
+        raise
+    finally:
+        _unlock(engine, model, alias)
+    return get(engine, promotion_id)
+
+
+async def rollback(
+    engine: Engine, mlflow: MlflowRest, model: str, alias: str, user: str
+) -> dict[str, Any]:
+    """Point ``alias`` back at ``previous-<alias>`` and keep the current holder there.
+
+    Returns:
+        ``{"model", "alias", "version", "previous_version"}`` after the swap.
+
+    Raises:
+        ConflictError: No ``previous-<alias>`` to go back to, or a change in progress.
+    """
+    _lock(engine, model, alias, f"rollback-{user}")
+    try:
+        previous = await mlflow.alias_version(model, previous_alias(alias))
+        if previous is None:
+            raise ConflictError(
+                f"{model} has no '{previous_alias(alias)}' alias: there is nothing to roll back to."
+            )
+        current = await mlflow.alias_version(model, alias)
+        await mlflow.set_alias(model, alias, previous)
+        if current is not None and current != previous:
+            await mlflow.set_alias(model, previous_alias(alias), current)
+        else:
+            await mlflow.delete_alias(model, previous_alias(alias))
+    finally:
+        _unlock(engine, model, alias)
+    return {"model": model, "alias": alias, "version": previous, "previous_version": current}

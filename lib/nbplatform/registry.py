@@ -1,0 +1,327 @@
+"""Models in MLflow's style: log, register, find, load, compare, and ask for promotion.
+
+In a platform kernel everything goes through the platform's authenticated MLflow
+gateway with no configuration (the kernel preload sets ``MLFLOW_TRACKING_URI``
+and ``MLFLOW_TRACKING_TOKEN``); on a laptop, ``NBP_PLATFORM_URL`` and
+``NBP_TOKEN`` are enough. MLflow, scikit-learn and torch are imported on first
+use, never when ``nbplatform`` is imported.
+
+Example:
+    >>> info = nbp.registry.log_model(clf, "churn", X_example=X[:5], metrics={"auc": 0.91})
+    >>> nbp.registry.request_promotion("churn", version=info.registered_model_version)
+    >>> model = nbp.registry.load_model("models:/churn@champion")
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from . import config as _config
+from .client import PlatformClient
+from .errors import InvalidParameterError, NotFoundError
+
+DEFAULT_ALIAS = "champion"
+
+
+def _mlflow() -> Any:
+    """Import MLflow, pointing it at the platform's gateway unless told otherwise."""
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        cfg = _config.load()
+        if cfg.mlflow_tracking_uri:
+            os.environ["MLFLOW_TRACKING_URI"] = cfg.mlflow_tracking_uri
+        if cfg.token:
+            os.environ.setdefault("MLFLOW_TRACKING_TOKEN", cfg.token)
+    import mlflow
+
+    return mlflow
+
+
+def _client() -> Any:
+    return _mlflow().MlflowClient()
+
+
+def _flavor(model: Any) -> str:
+    """Return ``sklearn`` or ``pytorch`` for a supported model.
+
+    Raises:
+        InvalidParameterError: Any other kind of model.
+    """
+    if "torch" in sys.modules:
+        import torch
+
+        if isinstance(model, torch.nn.Module):
+            return "pytorch"
+    module = type(model).__module__
+    if module.startswith("sklearn.") or hasattr(model, "fit") and hasattr(model, "predict"):
+        return "sklearn"
+    raise InvalidParameterError(
+        f"log_model takes scikit-learn estimators and torch modules, not {type(model).__name__}; "
+        "for other models use the matching mlflow.<flavor>.log_model."
+    )
+
+
+def _as_numpy(data: Any) -> Any:
+    import numpy as np
+
+    if hasattr(data, "to_numpy"):
+        data = data.to_numpy()
+    if "torch" in sys.modules:
+        import torch
+
+        if isinstance(data, torch.Tensor):
+            data = data.detach().cpu().numpy()
+    return np.asarray(data)
+
+
+def _predict(model: Any, flavor: str, X: Any) -> Any:
+    if flavor == "pytorch":
+        import torch
+
+        model.eval()
+        with torch.no_grad():
+            parameter = next(model.parameters(), None)
+            tensor = torch.as_tensor(
+                _as_numpy(X), dtype=parameter.dtype if parameter is not None else None
+            )
+            return model(tensor).cpu().numpy()
+    return model.predict(X)
+
+
+def log_model(
+    model: Any,
+    name: str,
+    X_example: Any = None,
+    metrics: Mapping[str, float] | None = None,
+    params: Mapping[str, Any] | None = None,
+    *,
+    register: bool = True,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+) -> Any:
+    """Log a scikit-learn or torch model with its signature, and register a version.
+
+    Uses the active run, or starts one (tagged with the notebook, user, profile,
+    git commit and job by the platform's lineage plugin) and ends it.
+
+    Args:
+        model: A fitted scikit-learn estimator or a torch ``nn.Module``.
+        name: The registered model's name (also the logged model's name).
+        X_example: A few input rows; the signature and input example come from them.
+        metrics: Metrics to log on the run.
+        params: Parameters to log on the run.
+        register: Register a new version of ``name`` (default) or only log.
+        tags: Tags for the run.
+        description: Description of the new model version.
+
+    Returns:
+        MLflow's ``ModelInfo`` (``model_uri``, ``run_id``, ``registered_model_version``).
+
+    Raises:
+        InvalidParameterError: The model is of an unsupported kind.
+    """
+    mlflow = _mlflow()
+    flavor = _flavor(model)
+    signature = example = None
+    if X_example is not None:
+        from mlflow.models import infer_signature
+
+        example = _as_numpy(X_example) if flavor == "pytorch" else X_example
+        signature = infer_signature(example, _predict(model, flavor, example))
+    started = mlflow.active_run() is None
+    run = mlflow.start_run() if started else mlflow.active_run()
+    try:
+        if params:
+            mlflow.log_params(dict(params))
+        if metrics:
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        if tags:
+            mlflow.set_tags(dict(tags))
+        flavor_module = mlflow.pytorch if flavor == "pytorch" else mlflow.sklearn
+        info = flavor_module.log_model(
+            model,
+            name=name,
+            signature=signature,
+            input_example=example,
+            registered_model_name=name if register else None,
+        )
+        if register and description and info.registered_model_version is not None:
+            _client().update_model_version(name, info.registered_model_version, description)
+        if register and info.registered_model_version is not None:
+            _tag_version(name, str(info.registered_model_version), run.info.run_id)
+    finally:
+        if started:
+            mlflow.end_run()
+    return info
+
+
+def _tag_version(name: str, version: str, run_id: str) -> None:
+    """Copy the run's lineage tags onto the model version (notebook, user, job)."""
+    client = _client()
+    run_tags = client.get_run(run_id).data.tags
+    for key in (
+        "nbp.notebook",
+        "nbp.user",
+        "nbp.profile",
+        "nbp.job_id",
+        "nbp.job_run_id",
+        "mlflow.source.git.commit",
+    ):
+        if key in run_tags:
+            client.set_model_version_tag(name, version, key, run_tags[key])
+
+
+def register_model(model_uri: str, name: str, tags: Mapping[str, str] | None = None) -> Any:
+    """Register ``model_uri`` (``runs:/…`` or ``models:/…``) as a new version of ``name``.
+
+    Returns:
+        MLflow's ``ModelVersion``.
+    """
+    return _mlflow().register_model(model_uri, name, tags=dict(tags) if tags else None)
+
+
+def search_models(
+    filter_string: str | None = None,
+    max_results: int = 100,
+    order_by: list[str] | None = None,
+    page_token: str | None = None,
+) -> Any:
+    """Search registered models (MLflow's syntax, e.g. ``"name LIKE 'churn%'"``).
+
+    Returns:
+        A paged list of ``RegisteredModel`` (``.token`` is the next page's token).
+    """
+    return _client().search_registered_models(
+        filter_string=filter_string,
+        max_results=max_results,
+        order_by=order_by,
+        page_token=page_token,
+    )
+
+
+def get_model_version_by_alias(name: str, alias: str = DEFAULT_ALIAS) -> Any:
+    """Return the ``ModelVersion`` that ``alias`` of ``name`` points to."""
+    return _client().get_model_version_by_alias(name, alias)
+
+
+def load_model(model_uri: str, flavor: str = "native") -> Any:
+    """Load a model, e.g. ``load_model("models:/churn@champion")``.
+
+    Args:
+        model_uri: Any MLflow model URI.
+        flavor: ``native`` loads the scikit-learn estimator or torch module when the
+            model has that flavor (else pyfunc); ``pyfunc`` always loads pyfunc.
+
+    Returns:
+        The model.
+    """
+    mlflow = _mlflow()
+    if flavor == "native":
+        from mlflow.models import get_model_info
+
+        flavors = get_model_info(model_uri).flavors
+        if "sklearn" in flavors:
+            return mlflow.sklearn.load_model(model_uri)
+        if "pytorch" in flavors:
+            return mlflow.pytorch.load_model(model_uri)
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+def compare_versions(name: str, versions: Iterable[int | str] | None = None) -> Any:
+    """Put versions of ``name`` side by side: their runs' metrics and params.
+
+    Args:
+        name: The registered model.
+        versions: Versions to compare (every version when omitted).
+
+    Returns:
+        A pandas ``DataFrame`` indexed by version, with ``run_id``, ``aliases``,
+        ``metrics.<name>`` and ``params.<name>`` columns.
+    """
+    import pandas as pd
+
+    client = _client()
+    if versions is None:
+        found = client.search_model_versions(f"name = '{name.replace(chr(39), chr(39) * 2)}'")
+        versions = sorted(int(v.version) for v in found)
+    rows = []
+    for version in versions:
+        mv = client.get_model_version(name, str(version))
+        row: dict[str, Any] = {
+            "version": int(mv.version),
+            "run_id": mv.run_id,
+            "aliases": ",".join(mv.aliases or []),
+        }
+        if mv.run_id:
+            data = client.get_run(mv.run_id).data
+            row.update({f"metrics.{k}": v for k, v in data.metrics.items()})
+            row.update({f"params.{k}": v for k, v in data.params.items()})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("version") if rows else pd.DataFrame()
+
+
+# Promotions (through the platform service) ---------------------------------------
+def request_promotion(
+    name: str, version: int | str, alias: str = DEFAULT_ALIAS, note: str | None = None
+) -> dict[str, Any]:
+    """Ask platform-admins to point ``alias`` of ``name`` at ``version``.
+
+    Returns:
+        The promotion request (``id``, ``state`` ``pending``...).
+    """
+    body = {"model": name, "version": str(version), "alias": alias, "note": note}
+    return PlatformClient().request("POST", "api/promotions", json=body)
+
+
+def list_promotions(
+    state: str | None = "pending", model: str | None = None
+) -> list[dict[str, Any]]:
+    """Return promotion requests (pending ones by default), newest first."""
+    params = {k: v for k, v in {"state": state, "model": model}.items() if v}
+    return PlatformClient().request("GET", "api/promotions", params=params)["promotions"]
+
+
+def approve_promotion(request_id: int, comment: str | None = None) -> dict[str, Any]:
+    """Approve a request (platform-admins): the alias moves, the former holder is kept."""
+    return PlatformClient().request(
+        "POST", f"api/promotions/{int(request_id)}/approve", json={"comment": comment}
+    )
+
+
+def reject_promotion(request_id: int, comment: str | None = None) -> dict[str, Any]:
+    """Reject a request (platform-admins)."""
+    return PlatformClient().request(
+        "POST", f"api/promotions/{int(request_id)}/reject", json={"comment": comment}
+    )
+
+
+def rollback(name: str, alias: str = DEFAULT_ALIAS) -> dict[str, Any]:
+    """Point ``alias`` back at ``previous-<alias>`` (platform-admins).
+
+    Returns:
+        ``{"model", "alias", "version", "previous_version"}``.
+    """
+    from urllib.parse import quote
+
+    if not name:
+        raise NotFoundError("Name the model to roll back.")
+    return PlatformClient().request(
+        "POST", f"api/models/{quote(name, safe='')}/rollback", json={"alias": alias}
+    )
+
+
+__all__ = [
+    "approve_promotion",
+    "compare_versions",
+    "get_model_version_by_alias",
+    "list_promotions",
+    "load_model",
+    "log_model",
+    "register_model",
+    "reject_promotion",
+    "request_promotion",
+    "rollback",
+    "search_models",
+]

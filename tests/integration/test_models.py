@@ -1,0 +1,362 @@
+"""Models: the real MLflow server through the real gateway, promotions, audit, lineage."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+NOTEBOOK = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def mlflow_api(platform, method, endpoint, token, **kwargs):
+    return platform.service(method, f"mlflow/api/2.0/mlflow/{endpoint}", token, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def tokens(platform):
+    return {
+        "ds": platform.create_user("models-alice", "data-scientist"),
+        "viewer": platform.create_user("models-victor", "viewer"),
+        "admin": platform.admin_token,
+    }
+
+
+def make_versions(platform, token, name, count):
+    """Register ``count`` versions of ``name`` from one run (REST only, no kernel)."""
+    r = mlflow_api(platform, "POST", "registered-models/create", token, json={"name": name})
+    assert r.status_code == 200, r.text
+    run = mlflow_api(platform, "POST", "runs/create", token, json={"experiment_id": "0"})
+    assert run.status_code == 200, run.text
+    info = run.json()["run"]["info"]
+    for _ in range(count):
+        r = mlflow_api(
+            platform,
+            "POST",
+            "model-versions/create",
+            token,
+            json={
+                "name": name,
+                "source": info["artifact_uri"] + "/model",
+                "run_id": info["run_id"],
+            },
+        )
+        assert r.status_code == 200, r.text
+
+
+def aliases(platform, token, name):
+    r = mlflow_api(platform, "GET", f"registered-models/get?name={name}", token)
+    return {a["alias"]: a["version"] for a in r.json()["registered_model"].get("aliases", [])}
+
+
+def audit(platform, **params):
+    r = platform.service("GET", "api/audit", platform.admin_token, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()["entries"]
+
+
+def test_kernel_logs_and_registers_models_with_lineage_and_loads_champion(platform, tokens):
+    user, token = "models-alice", tokens["ds"]
+    platform.spawn(user, "cpu-small")
+    r = platform.server(
+        user,
+        "PUT",
+        "api/contents/train.ipynb",
+        token,
+        json={"type": "notebook", "content": NOTEBOOK},
+    )
+    assert r.status_code in (200, 201), r.text
+    code = """
+import json, mlflow, numpy as np, torch
+from sklearn.linear_model import LogisticRegression
+X = np.random.RandomState(0).rand(40, 3).astype("float32"); y = (X[:, 0] > 0.5).astype(int)
+with mlflow.start_run() as run:
+    mlflow.log_metric("seen", 1.0)
+    sk = nbp.registry.log_model(LogisticRegression().fit(X, y), "models-sk", X_example=X[:5],
+                                metrics={"acc": 0.9}, params={"C": 1.0})
+tv = nbp.registry.log_model(torch.nn.Sequential(torch.nn.Linear(3, 1)), "models-torch",
+                            X_example=X[:5], metrics={"loss": 0.1})
+tags = mlflow.get_run(run.info.run_id).data.tags
+mv = nbp.registry.get_model_version_by_alias  # imported lazily, exists
+print(json.dumps({"tags": tags, "sk": sk.registered_model_version,
+                  "torch": tv.registered_model_version,
+                  "sig": sk.signature is not None and tv.signature is not None,
+                  "cmp": list(nbp.registry.compare_versions("models-sk").columns)}))
+"""
+    out = platform.execute(user, code, token, notebook="train.ipynb", timeout=180)
+    assert out["status"] == "ok", out
+    result = json.loads(out["stdout"].strip().splitlines()[-1])
+    tags = result["tags"]
+    assert tags["nbp.notebook"] == "train.ipynb"
+    assert tags["mlflow.source.name"] == "train.ipynb"
+    assert tags["nbp.user"] == user and tags["nbp.profile"] == "cpu-small"
+    assert result["sk"] == "1" and result["torch"] == "1" and result["sig"]
+    assert "metrics.acc" in result["cmp"] and "params.C" in result["cmp"]
+    version = mlflow_api(platform, "GET", "model-versions/get?name=models-sk&version=1", token)
+    assert version.json()["model_version"]["tags"]
+    assert {t["key"]: t["value"] for t in version.json()["model_version"]["tags"]}[
+        "nbp.notebook"
+    ] == "train.ipynb"
+
+    for model in ("models-sk", "models-torch"):
+        req = platform.service(
+            "POST", "api/promotions", token, json={"model": model, "version": "1", "note": "first"}
+        )
+        assert req.status_code == 201, req.text
+        ok = platform.service(
+            "POST",
+            f"api/promotions/{req.json()['id']}/approve",
+            tokens["admin"],
+            json={"comment": "fine"},
+        )
+        assert ok.status_code == 200, ok.text
+    load = """
+import numpy as np
+X = np.random.RandomState(0).rand(4, 3).astype("float32")
+sk = nbp.registry.load_model("models:/models-sk@champion")
+net = nbp.registry.load_model("models:/models-torch@champion")
+import torch
+print(sk.predict(X).shape, tuple(net(torch.as_tensor(X)).shape))
+"""
+    out = platform.execute(user, load, token, timeout=120)
+    assert out["status"] == "ok", out
+    assert "(4,) (4, 1)" in out["stdout"]
+    platform.stop_server(user)
+
+
+def test_viewer_write_refused_and_audited(platform, tokens):
+    r = mlflow_api(
+        platform, "POST", "experiments/create", tokens["viewer"], json={"name": "models-viewer-exp"}
+    )
+    assert r.status_code == 403, r.text
+    assert "models:write" in r.json()["message"]
+    read = mlflow_api(platform, "GET", "registered-models/search", tokens["viewer"])
+    assert read.status_code == 200
+    entries = audit(platform, user="models-victor", result="refused")
+    assert any(e["action"] == "mlflow:experiments/create" and e["status"] == 403 for e in entries)
+
+
+def test_data_scientist_cannot_move_protected_aliases(platform, tokens):
+    ds = tokens["ds"]
+    make_versions(platform, ds, "models-guarded", 2)
+    for alias in ("champion", "previous-champion"):
+        r = mlflow_api(
+            platform,
+            "POST",
+            "registered-models/alias",
+            ds,
+            json={"name": "models-guarded", "alias": alias, "version": "1"},
+        )
+        assert r.status_code == 403, r.text
+    assert (
+        mlflow_api(
+            platform,
+            "POST",
+            "registered-models/alias",
+            ds,
+            json={"name": "models-guarded", "alias": "staging", "version": "1"},
+        ).status_code
+        == 200
+    )
+    r = mlflow_api(
+        platform,
+        "DELETE",
+        "model-versions/delete",
+        ds,
+        json={"name": "models-guarded", "version": "2"},
+    )
+    assert r.status_code == 403
+    assert aliases(platform, ds, "models-guarded") == {"staging": "1"}
+    entries = audit(platform, user="models-alice", action="mlflow:registered-models/alias")
+    assert {e["result"] for e in entries} == {"allowed", "refused"}
+    refused = [e for e in entries if e["result"] == "refused"]
+    assert refused[0]["resource"].startswith("models-guarded@")
+    # an admin may
+    assert (
+        mlflow_api(
+            platform,
+            "POST",
+            "registered-models/alias",
+            tokens["admin"],
+            json={"name": "models-guarded", "alias": "champion", "version": "2"},
+        ).status_code
+        == 200
+    )
+
+
+def test_request_approve_rollback_end_to_end(platform, tokens):
+    ds, admin = tokens["ds"], tokens["admin"]
+    make_versions(platform, ds, "models-churn", 2)
+
+    def promote(version):
+        req = platform.service(
+            "POST",
+            "api/promotions",
+            ds,
+            json={"model": "models-churn", "version": version, "note": "n"},
+        )
+        assert req.status_code == 201, req.text
+        assert (
+            platform.service(
+                "POST", f"api/promotions/{req.json()['id']}/approve", ds, json={}
+            ).status_code
+            == 403
+        )
+        ok = platform.service(
+            "POST", f"api/promotions/{req.json()['id']}/approve", admin, json={"comment": "ok"}
+        )
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["state"] == "approved" and ok.json()["decided_by"] == "admin"
+
+    promote("1")
+    assert aliases(platform, ds, "models-churn") == {"champion": "1"}
+    promote("2")
+    assert aliases(platform, ds, "models-churn") == {"champion": "2", "previous-champion": "1"}
+    assert (
+        platform.service("POST", "api/models/models-churn/rollback", ds, json={}).status_code == 403
+    )
+    back = platform.service("POST", "api/models/models-churn/rollback", admin, json={})
+    assert back.status_code == 200, back.text
+    assert aliases(platform, ds, "models-churn") == {"champion": "1", "previous-champion": "2"}
+    rejected = platform.service(
+        "POST", "api/promotions", ds, json={"model": "models-churn", "version": "2"}
+    ).json()
+    r = platform.service(
+        "POST", f"api/promotions/{rejected['id']}/reject", admin, json={"comment": "not yet"}
+    )
+    assert r.json()["state"] == "rejected" and r.json()["comment"] == "not yet"
+    listed = platform.service("GET", "api/promotions?state=approved&model=models-churn", ds)
+    assert len(listed.json()["promotions"]) == 2
+    actions = {e["action"] for e in audit(platform, user="admin")}
+    assert {"promotion:approve", "promotion:reject", "model:rollback"} <= actions
+    assert any(
+        e["result"] == "refused" and e["action"] == "model:rollback"
+        for e in audit(platform, user="models-alice")
+    )
+
+
+def test_concurrent_approvals_one_wins(platform, tokens):
+    ds, admin = tokens["ds"], tokens["admin"]
+    make_versions(platform, ds, "models-race", 2)
+    ids = [
+        platform.service(
+            "POST", "api/promotions", ds, json={"model": "models-race", "version": v}
+        ).json()["id"]
+        for v in ("1", "2")
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        codes = list(
+            pool.map(
+                lambda i: (
+                    platform.service(
+                        "POST", f"api/promotions/{i}/approve", admin, json={}
+                    ).status_code
+                ),
+                ids,
+            )
+        )
+    assert sorted(codes) == [200, 409]
+    winner = ids[codes.index(200)]
+    assert aliases(platform, ds, "models-race")["champion"] == ("1" if winner == ids[0] else "2")
+
+
+def raw(port, method, path, token, body=None):
+    """Send ``path`` exactly as given (no client-side normalisation of ``..``)."""
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+    headers = {"Authorization": f"token {token}"} if token else {}
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "api/2.0/mlflow-artifacts/artifacts/0/../../../etc/passwd"),
+        ("GET", "api/2.0/mlflow-artifacts/artifacts/0/%2e%2e/%2e%2e/x"),
+        ("PUT", "api/2.0/mlflow-artifacts/artifacts/0/%2E%2E/evil.txt"),
+        ("GET", "get-artifact?path=../../x&run_uuid=1"),
+    ],
+)
+def test_dotdot_artifact_paths_refused(platform, tokens, method, path):
+    # Kernels call the service on loopback directly; the public proxy already folds
+    # '..' segments (also percent-encoded ones), so they cannot leave the gateway.
+    for port in [platform.env["NBP_SERVICE_PORT"]]:
+        status, body = raw(
+            port,
+            method,
+            f"/services/platform/mlflow/{path}",
+            tokens["ds"],
+            body=b"x" if method == "PUT" else None,
+        )
+        assert status == 400, (port, body)
+
+
+def test_large_artifact_streams_both_ways(platform, tokens):
+    data = os.urandom(24 * 1024 * 1024)
+    path = "mlflow/api/2.0/mlflow-artifacts/artifacts/0/models-stream/blob.bin"
+    up = platform.service(
+        "PUT",
+        path,
+        tokens["ds"],
+        data=iter([data[i : i + (1 << 20)] for i in range(0, len(data), 1 << 20)]),
+    )
+    assert up.status_code == 200, up.text
+    down = platform.service("GET", path, tokens["viewer"])
+    assert down.status_code == 200 and down.content == data
+    assert platform.service("PUT", path, tokens["viewer"], data=b"x").status_code == 403
+
+
+def test_loopback_mlflow_port_never_handed_out(platform, tokens):
+    port = platform.env["NBP_MLFLOW_PORT"]
+    ds = tokens["ds"]
+    responses = [
+        mlflow_api(platform, "GET", "registered-models/search", ds),
+        mlflow_api(platform, "GET", "experiments/search?max_results=10", ds),
+        mlflow_api(platform, "GET", "registered-models/get?name=does-not-exist", ds),
+        mlflow_api(platform, "POST", "experiments/create", tokens["viewer"], json={"name": "x"}),
+        platform.service("GET", "mlflow/", ds),
+        platform.service("GET", "mlflow/static-files/", ds),
+        platform.service("GET", "mlflow/api/2.0/mlflow-artifacts/artifacts/0/nothing", ds),
+        platform.service("GET", "mlflow/version", ds),
+        platform.service("GET", "api/models", ds),
+        platform.service("GET", "mlflow/", None),
+    ]
+    for r in responses:
+        text = r.text + json.dumps(dict(r.headers))
+        assert f"127.0.0.1:{port}" not in text and f"localhost:{port}" not in text
+        assert f":{port}/" not in text
+
+
+def test_requests_without_token_refused(platform):
+    for method, path in [
+        ("GET", "mlflow/api/2.0/mlflow/registered-models/search"),
+        ("POST", "mlflow/api/2.0/mlflow/experiments/create"),
+        ("PUT", "mlflow/api/2.0/mlflow-artifacts/artifacts/0/x"),
+        ("GET", "api/models"),
+        ("GET", "api/promotions"),
+        ("POST", "api/promotions"),
+        ("GET", "api/audit"),
+    ]:
+        r = platform.service(method, path, None, json={})
+        assert r.status_code == 401, (method, path, r.status_code)
+        r = platform.service(method, path, "not-a-token", json={})
+        assert r.status_code in (401, 403), (method, path, r.status_code)
+    ui = platform.service("GET", "mlflow/", None)
+    assert ui.status_code == 302 and "/hub/api/oauth2/authorize" in ui.headers["Location"]
+
+
+def test_audit_is_admin_only_and_paginated(platform, tokens):
+    assert platform.service("GET", "api/audit", tokens["ds"]).status_code == 403
+    first = platform.service("GET", "api/audit?max_results=2", tokens["admin"]).json()
+    assert len(first["entries"]) == 2 and first["next_page_token"]
+    second = platform.service(
+        "GET", f"api/audit?max_results=2&page_token={first['next_page_token']}", tokens["admin"]
+    ).json()
+    assert second["entries"][0]["id"] < first["entries"][-1]["id"]
+    assert platform.service("GET", "api/audit?result=maybe", tokens["admin"]).status_code == 400
