@@ -1,0 +1,101 @@
+"""``api/jobs``: job definitions (list, create, get, update/pause/resume, delete)."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from nbplatform.errors import PermissionDeniedError
+
+from .. import store
+from ..definitions import validate
+from ..models import JobCreate, JobUpdate
+from .common import READ, WRITE, JobsAPIHandler, setup
+
+__all__ = ["routes", "setup"]
+
+
+def job_models(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """API models of ``rows`` with their next run time and last run."""
+    nexts = store.next_run_times(conn, [r["id"] for r in rows])
+    models = []
+    for row in rows:
+        model = store.job_model(row, nexts.get(row["id"]))
+        last, _ = store.list_runs(conn, job_id=row["id"], max_results=1)
+        model["last_run"] = store.run_model(last[0]) if last else None
+        models.append(model)
+    return models
+
+
+class JobListHandler(JobsAPIHandler):
+    """``GET`` lists definitions; ``POST`` creates one."""
+
+    async def get(self) -> None:
+        """Return ``{"jobs": [...], "next_page_token"}``; filter with ``owner``."""
+        self.require_scope(READ)
+        max_results, token = self.paging()
+        owner = self.get_query_argument("owner", None)
+        with self.context.engine.connect() as conn:
+            rows, next_token = store.list_jobs(conn, owner, max_results, token)
+            models = job_models(conn, rows)
+        self.write_json({"jobs": models, "next_page_token": next_token})
+
+    async def post(self) -> None:
+        """Create a definition for the caller (admins: for ``owner``); 201 with the job."""
+        self.require_scope(WRITE)
+        body = JobCreate.model_validate(self.json_body())
+        owner = body.owner or self.user["name"]
+        if owner != self.user["name"] and not self.is_admin():
+            raise PermissionDeniedError(
+                f"owner: {self.user['name']} may not create jobs for {owner}; "
+                "only platform admins may."
+            )
+        groups = (await self.context.hub.get_user(owner)).get("groups", [])
+        values = validate(self.context.home, owner, groups, body)
+        with self.context.engine.begin() as conn:
+            job = store.insert_job(conn, {**values, "source": "api"})
+            (model,) = job_models(conn, [job])
+        self.write_json(model, status=201)
+
+
+class JobHandler(JobsAPIHandler):
+    """One definition."""
+
+    async def get(self, job_id: str) -> None:
+        """Return the job with its next run time and last run."""
+        self.require_scope(READ)
+        with self.context.engine.connect() as conn:
+            (model,) = job_models(conn, [store.get_job(conn, job_id)])
+        self.write_json(model)
+
+    async def patch(self, job_id: str) -> None:
+        """Update fields; ``{"active": false}`` pauses, ``{"active": true}`` resumes."""
+        body = JobUpdate.model_validate(self.json_body())
+        with self.context.engine.connect() as conn:
+            current = store.get_job(conn, job_id)
+        self.require_manage(current["owner"])
+        groups: list[str] = []
+        if body.profile is not None:
+            groups = (await self.context.hub.get_user(current["owner"])).get("groups", [])
+        values = validate(self.context.home, current["owner"], groups, body, current)
+        with self.context.engine.begin() as conn:
+            job = store.update_job(conn, job_id, values) if values else current
+            (model,) = job_models(conn, [job])
+        self.write_json(model)
+
+    async def delete(self, job_id: str) -> None:
+        """Delete the definition, its runs and their files (running ones are cancelled)."""
+        with self.context.engine.connect() as conn:
+            job = store.get_job(conn, job_id)
+        self.require_manage(job["owner"])
+        with self.context.engine.begin() as conn:
+            store.delete_job(conn, job_id)
+        shutil.rmtree(self.jobs_settings.jobs_dir / job_id, ignore_errors=True)
+        self.set_status(204)
+        self.finish()
+
+
+routes = [
+    (r"api/jobs", JobListHandler),
+    (r"api/jobs/(?P<job_id>[0-9a-f]+)", JobHandler),
+]

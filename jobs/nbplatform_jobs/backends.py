@@ -1,0 +1,187 @@
+"""Where runs execute: a local process pool or a Dask cluster, behind one interface.
+
+Both backends call :func:`supervise` for a run: it starts the papermill executor
+(:mod:`nbplatform_jobs.execute`) in a process group of its own, then watches it
+for the run's timeout and for a ``cancel`` file that the scheduler drops into the
+run folder; either kills the executor and its kernel. The run folder is the only
+channel between the scheduler and the run, so a Dask worker on another machine
+works the same way when ``NBP_HOME`` is a shared volume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import psutil
+
+POLL_SECONDS = 0.1
+
+
+@dataclass
+class RunSpec:
+    """What a backend needs to execute one run.
+
+    Attributes:
+        run_id: The run.
+        run_dir: Its folder (``run.json``, ``input.ipynb``, ``parameters.json``).
+        env: The executor's environment (owner's token, platform URL, ids).
+        timeout: Seconds before the run is stopped as ``timed-out``.
+        python: Interpreter of the executor.
+    """
+
+    run_id: str
+    run_dir: str
+    env: dict[str, str]
+    timeout: float
+    python: str = field(default_factory=lambda: sys.executable)
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill a process, its process group and every descendant (kernels included)."""
+    try:
+        parent = psutil.Process(pid)
+        victims = [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        victims = []
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    for proc in victims:
+        with suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(victims, timeout=5)
+
+
+def supervise(spec: RunSpec) -> dict[str, Any]:
+    """Execute one run and return ``{"status", "error", "failed_cell", "exit_code"}``.
+
+    Blocks until the run ends, is cancelled or times out.
+    """
+    run_dir = Path(spec.run_dir)
+    with (run_dir / "log.txt").open("ab") as log:
+        proc = subprocess.Popen(
+            [spec.python, "-m", "nbplatform_jobs.execute", str(run_dir)],
+            env=spec.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(run_dir),
+            start_new_session=True,
+        )
+    (run_dir / "pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + spec.timeout
+    outcome: dict[str, Any] | None = None
+    while proc.poll() is None:
+        if (run_dir / "cancel").exists():
+            outcome = {"status": "cancelled", "error": "Cancelled.", "failed_cell": None}
+        elif time.monotonic() > deadline:
+            outcome = {
+                "status": "timed-out",
+                "error": f"Stopped after the job's timeout of {spec.timeout:g} s.",
+                "failed_cell": None,
+            }
+        if outcome is not None:
+            _kill_tree(proc.pid)
+            proc.wait()
+            break
+        time.sleep(POLL_SECONDS)
+    if outcome is None:
+        try:
+            outcome = json.loads((run_dir / "result.json").read_text())
+        except (OSError, ValueError):
+            outcome = {
+                "status": "failed",
+                "error": f"The executor ended with exit code {proc.returncode} "
+                "before recording a result; see the log.",
+                "failed_cell": None,
+            }
+    outcome["exit_code"] = proc.returncode
+    return outcome
+
+
+class Backend(Protocol):
+    """Runs :func:`supervise` somewhere and hands back a future."""
+
+    name: str
+
+    def submit(self, spec: RunSpec) -> Future[dict[str, Any]]:
+        """Start a run; the future's result is :func:`supervise`'s."""
+        ...
+
+    def close(self) -> None:
+        """Release the backend's resources."""
+        ...
+
+
+class LocalBackend:
+    """Runs on this machine, at most ``concurrency`` at once (``NBP_JOBS_CONCURRENCY``)."""
+
+    name = "local"
+
+    def __init__(self, concurrency: int = 2) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="run")
+
+    def submit(self, spec: RunSpec) -> Future[dict[str, Any]]:  # noqa: D102
+        return self.pool.submit(supervise, spec)
+
+    def close(self) -> None:  # noqa: D102
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class DaskBackend:
+    """Runs on a Dask cluster: an existing scheduler, a ``LocalCluster`` or a ``KubeCluster``.
+
+    Args:
+        concurrency: Workers of a ``LocalCluster`` (and of the ``KubeCluster``'s scaling).
+        address: An existing Dask scheduler to use instead of starting a cluster.
+        kubernetes: Start a ``dask_kubernetes`` ``KubeCluster`` (one pod per worker).
+    """
+
+    name = "dask"
+
+    def __init__(
+        self, concurrency: int = 2, address: str | None = None, kubernetes: bool = False
+    ) -> None:
+        from distributed import Client, LocalCluster
+
+        self.cluster: Any = None
+        if address:
+            self.client = Client(address)
+        elif kubernetes:  # pragma: no cover - no cluster is reachable in tests
+            from dask_kubernetes.operator import KubeCluster
+
+            self.name = "dask-kubernetes"
+            self.cluster = KubeCluster(name="nbplatform-jobs", n_workers=concurrency)
+            self.client = Client(self.cluster)
+        else:
+            self.cluster = LocalCluster(
+                n_workers=concurrency,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            self.client = Client(self.cluster)
+
+    def submit(self, spec: RunSpec) -> Future[dict[str, Any]]:  # noqa: D102
+        return self.client.submit(supervise, spec, pure=False, key=f"run-{spec.run_id}")
+
+    def close(self) -> None:  # noqa: D102
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_backend(name: str, concurrency: int, dask_address: str | None = None) -> Backend:
+    """Build the backend named by ``NBP_JOBS_BACKEND``."""
+    if name == "local":
+        return LocalBackend(concurrency)
+    return DaskBackend(concurrency, dask_address, kubernetes=name == "dask-kubernetes")

@@ -1,0 +1,129 @@
+"""Validate a job definition as a whole: notebook, parameters, schedule, profile.
+
+Used by the REST API and by the YAML definitions sync, so both refuse the same
+things with the same messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from nbplatform.errors import InvalidParameterError, PermissionDeniedError
+
+from .models import DEFAULTS, JobCreate, JobFields
+from .parameters import check_parameters
+from .triggers import make_trigger
+from .workspace import resolve_notebook
+
+#: Columns of ``jobs`` that a definition sets.
+COLUMNS = (
+    "name",
+    "notebook",
+    "parameters",
+    "cron",
+    "timezone",
+    "interval_seconds",
+    "profile",
+    "timeout_seconds",
+    "retries",
+    "retry_backoff_seconds",
+    "max_concurrent_runs",
+    "active",
+    "webhook_url",
+    "email",
+    "tags",
+    "owner",
+)
+
+
+def _profiles() -> list[Any]:
+    from nbplatform_hub.profiles import default_profiles_path, load_profiles
+
+    return load_profiles(default_profiles_path())
+
+
+def choose_profile(slug: str | None, owner: str, groups: Iterable[str]) -> str:
+    """Return the profile a job of ``owner`` runs on.
+
+    Args:
+        slug: The requested profile, or ``None`` for the owner's default.
+        owner: The job's owner (for messages).
+        groups: The owner's JupyterHub groups.
+
+    Raises:
+        InvalidParameterError: No such profile.
+        PermissionDeniedError: The owner may not use it.
+    """
+    from nbplatform_hub.profiles import profiles_for_groups
+
+    profiles = _profiles()
+    allowed = profiles_for_groups(profiles, groups)
+    if slug is None:
+        if not allowed:
+            raise PermissionDeniedError(f"profile: {owner} may use no profile.")
+        return next((p for p in allowed if p.default), allowed[0]).slug
+    if slug not in {p.slug for p in profiles}:
+        known = ", ".join(p.slug for p in profiles)
+        raise InvalidParameterError(f"profile: no profile named {slug!r} (known: {known}).")
+    if slug not in {p.slug for p in allowed}:
+        raise PermissionDeniedError(
+            f"profile: {owner} may not use the profile {slug!r}; "
+            f"allowed: {', '.join(p.slug for p in allowed) or 'none'}."
+        )
+    return slug
+
+
+def kernel_for_profile(slug: str) -> str:
+    """The kernel a job on profile ``slug`` runs with: the profile's first kernel."""
+    for profile in _profiles():
+        if profile.slug == slug:
+            return profile.kernels[0]
+    raise InvalidParameterError(f"profile: no profile named {slug!r}.")
+
+
+def validate(
+    home: Path,
+    owner: str,
+    groups: Iterable[str],
+    body: JobFields,
+    current: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Check a new definition or a change, and return the columns to store.
+
+    Args:
+        home: ``NBP_HOME``.
+        owner: The job's owner.
+        groups: The owner's groups (for the profile check).
+        body: The parsed request (a :class:`JobCreate` or :class:`JobUpdate`).
+        current: The stored job when updating.
+
+    Returns:
+        Column values (every column for a new job; the changed ones for an update).
+
+    Raises:
+        InvalidParameterError: Naming the field (``notebook``, ``parameters.<name>``,
+            ``cron``, ``timezone``, ``profile``...).
+        PermissionDeniedError: The profile is not the owner's to use.
+    """
+    given = body.model_dump(exclude_unset=True, exclude={"owner"})
+    merged = {**DEFAULTS, **(current or {}), **given}
+    for key, value in DEFAULTS.items():
+        if merged.get(key) is None and value is not None:
+            merged[key] = value
+    if isinstance(body, JobCreate) or "notebook" in given or "parameters" in given:
+        path = resolve_notebook(home, owner, merged["notebook"])
+        check_parameters(path, merged["parameters"])
+    if given.get("interval_seconds") and "cron" not in given and current:
+        merged["cron"] = None
+    if given.get("cron") and "interval_seconds" not in given and current:
+        merged["interval_seconds"] = None
+    make_trigger(merged["cron"], merged["timezone"], merged["interval_seconds"])
+    if current is None or "profile" in given:
+        merged["profile"] = choose_profile(merged.get("profile"), owner, groups)
+    merged["owner"] = owner
+    columns = COLUMNS
+    if current is None:
+        return {k: merged[k] for k in columns}
+    return {k: merged[k] for k in columns if k in given or merged[k] != current.get(k)}

@@ -1,0 +1,113 @@
+"""Execute one run with papermill: ``python -m nbplatform_jobs.execute <run dir>``.
+
+The run folder holds ``run.json`` (kernel, working directory), ``parameters.json``
+and ``input.ipynb``; this writes ``output.ipynb`` (also when a cell fails: papermill
+saves it first), ``progress.json`` (cell i of n, rewritten as cells start) and
+``result.json`` (status, error, failing cell). Output of the cells goes to the
+log through standard output. Timeouts and cancellation are the supervisor's
+(see :mod:`nbplatform_jobs.backends`): it kills this process and its kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def _progress_engine(run_dir: Path) -> Any:
+    """A papermill engine that records progress (cell i of n) as cells start."""
+    from papermill.engines import NBClientEngine
+
+    class ProgressEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+            total = len(nb_man.nb.cells)
+            original = nb_man.cell_start
+
+            def cell_start(cell: Any, cell_index: int | None = None, **kw: Any) -> Any:
+                index = 0 if cell_index is None else cell_index
+                _write_json(run_dir / "progress.json", {"cell": index + 1, "total": total})
+                return original(cell, cell_index, **kw)
+
+            nb_man.cell_start = cell_start
+            result = super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            _write_json(run_dir / "progress.json", {"cell": total, "total": total})
+            return result
+
+    return ProgressEngine
+
+
+def _failed_cell(output: Path, fallback: int) -> int:
+    """Index of the failing cell in the output notebook.
+
+    Papermill puts an error banner above the cells of a failed notebook and marks
+    the failing cell with ``metadata.papermill.exception``.
+    """
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(output), as_version=4)
+    except (OSError, ValueError):
+        return fallback
+    for index, cell in enumerate(nb.cells):
+        if cell.get("metadata", {}).get("papermill", {}).get("exception"):
+            return index
+    return fallback
+
+
+def execute(run_dir: Path) -> dict[str, Any]:
+    """Run the notebook of ``run_dir`` and return (and write) its result."""
+    import papermill
+    from papermill.engines import papermill_engines
+    from papermill.exceptions import PapermillExecutionError
+
+    spec = json.loads((run_dir / "run.json").read_text())
+    parameters = json.loads((run_dir / "parameters.json").read_text())
+    papermill_engines.register("nbplatform", _progress_engine(run_dir))
+    result: dict[str, Any] = {"status": "succeeded", "error": None, "failed_cell": None}
+    try:
+        papermill.execute_notebook(
+            str(run_dir / "input.ipynb"),
+            str(run_dir / "output.ipynb"),
+            parameters=parameters,
+            engine_name="nbplatform",
+            kernel_name=spec["kernel"],
+            language="python",
+            cwd=spec["cwd"],
+            progress_bar=False,
+            log_output=True,
+            stdout_file=sys.stdout,
+            stderr_file=sys.stderr,
+            start_timeout=spec.get("start_timeout", 60),
+        )
+    except PapermillExecutionError as e:
+        result = {
+            "status": "failed",
+            "error": f"{e.ename}: {e.evalue}",
+            "failed_cell": _failed_cell(run_dir / "output.ipynb", e.cell_index),
+        }
+    except Exception as e:  # the kernel would not start, the notebook is unreadable...
+        traceback.print_exc()
+        result = {"status": "failed", "error": f"{type(e).__name__}: {e}", "failed_cell": None}
+    _write_json(run_dir / "result.json", result)
+    return result
+
+
+def main() -> None:
+    """Entry point: the run folder is the only argument."""
+    result = execute(Path(sys.argv[1]))
+    sys.exit(0 if result["status"] == "succeeded" else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Jobs: definitions and runs.
+
+Revision ID: j0001
+Revises:
+Create Date: 2026-11-22
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "j0001"
+down_revision = None
+branch_labels = ("jobs",)
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("name", sa.String(128), nullable=False),
+        sa.Column("owner", sa.String(255), nullable=False, index=True),
+        sa.Column("notebook", sa.String(1024), nullable=False),
+        sa.Column("parameters", sa.JSON, nullable=False),
+        sa.Column("cron", sa.String(128), nullable=True),
+        sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
+        sa.Column("interval_seconds", sa.Integer, nullable=True),
+        sa.Column("profile", sa.String(64), nullable=False),
+        sa.Column("timeout_seconds", sa.Integer, nullable=False),
+        sa.Column("retries", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("retry_backoff_seconds", sa.Float, nullable=False, server_default="60"),
+        sa.Column("max_concurrent_runs", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("webhook_url", sa.String(2048), nullable=True),
+        sa.Column("email", sa.String(320), nullable=True),
+        sa.Column("tags", sa.JSON, nullable=False),
+        sa.Column("source", sa.String(1024), nullable=False, server_default="api"),
+        sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+        sa.UniqueConstraint("owner", "name", name="uq_jobs_owner_name"),
+    )
+    op.create_table(
+        "job_runs",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column(
+            "job_id",
+            sa.String(32),
+            sa.ForeignKey("jobs.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("attempt", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("status", sa.String(16), nullable=False, index=True),
+        sa.Column("trigger", sa.String(16), nullable=False),
+        sa.Column("scheduled_for", sa.DateTime, nullable=True),
+        sa.Column("parameters", sa.JSON, nullable=False),
+        sa.Column("source_run_id", sa.String(32), nullable=True),
+        sa.Column("requested_by", sa.String(255), nullable=True),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("not_before", sa.DateTime, nullable=True),
+        sa.Column("started_at", sa.DateTime, nullable=True),
+        sa.Column("ended_at", sa.DateTime, nullable=True),
+        sa.Column("heartbeat_at", sa.DateTime, nullable=True),
+        sa.Column("pid", sa.Integer, nullable=True),
+        sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("backend", sa.String(32), nullable=True),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("failed_cell", sa.Integer, nullable=True),
+        sa.UniqueConstraint("job_id", "scheduled_for", "attempt", name="uq_job_runs_scheduled"),
+        sa.Index("ix_job_runs_job_created", "job_id", "created_at"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("job_runs")
+    op.drop_table("jobs")

@@ -1,0 +1,86 @@
+"""Request bodies of the jobs API and YAML definitions, parsed with pydantic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$"
+
+
+class JobFields(BaseModel):
+    """Fields shared by creation and update (all optional here)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notebook: str | None = Field(default=None, min_length=1, max_length=1024)
+    parameters: dict[str, Any] | None = None
+    cron: str | None = Field(default=None, max_length=128)
+    timezone: str | None = Field(default=None, max_length=64)
+    interval_seconds: int | None = Field(default=None, ge=1)
+    profile: str | None = Field(default=None, max_length=64)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
+    retries: int | None = Field(default=None, ge=0, le=10)
+    retry_backoff_seconds: float | None = Field(default=None, ge=0, le=24 * 3600)
+    max_concurrent_runs: int | None = Field(default=None, ge=1, le=100)
+    active: bool | None = None
+    webhook_url: str | None = Field(default=None, max_length=2048)
+    email: str | None = Field(default=None, max_length=320)
+    tags: list[str] | None = None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value or None
+
+    @field_validator("email")
+    @classmethod
+    def _check_email(cls, value: str | None) -> str | None:
+        if value and "@" not in value:
+            raise ValueError("must be an e-mail address")
+        return value or None
+
+
+class JobCreate(JobFields):
+    """``POST api/jobs``: a new job definition."""
+
+    name: str = Field(min_length=1, max_length=128, pattern=_NAME)
+    notebook: str = Field(min_length=1, max_length=1024)
+    owner: str | None = Field(default=None, max_length=255)
+
+
+class JobUpdate(JobFields):
+    """``PATCH api/jobs/<id>``: change fields, pause (``active: false``) or resume.
+
+    ``cron`` and ``interval_seconds`` may be set to ``null`` explicitly to make a
+    job manual-only; fields left out keep their value.
+    """
+
+    name: str | None = Field(default=None, min_length=1, max_length=128, pattern=_NAME)
+
+
+class RunRequest(BaseModel):
+    """``POST api/jobs/<id>/runs``: run now, optionally with other parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parameters: dict[str, Any] | None = None
+
+
+DEFAULTS: dict[str, Any] = {
+    "parameters": {},
+    "cron": None,
+    "timezone": "UTC",
+    "interval_seconds": None,
+    "timeout_seconds": 3600,
+    "retries": 0,
+    "retry_backoff_seconds": 60.0,
+    "max_concurrent_runs": 1,
+    "active": True,
+    "webhook_url": None,
+    "email": None,
+    "tags": [],
+}

@@ -1,0 +1,105 @@
+"""Preparing a run's folder and environment: snapshot, parameters, owner's token."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .backends import RunSpec
+from .definitions import kernel_for_profile
+from .settings import JobsSettings
+from .tokens import mint_token
+from .workspace import resolve_notebook, workspace_dir
+
+#: Variables of the scheduler's own environment never handed to a run.
+_PRIVATE = ("JUPYTERHUB_", "NBP_SMTP_", "MLFLOW_TRACKING_TOKEN", "NBP_TOKEN")
+
+
+def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -> Path:
+    """Fill the run folder: ``input.ipynb``, ``parameters.json``, ``run.json``.
+
+    A first attempt snapshots the notebook from the workspace now (checking again
+    that it lies inside the workspace); a retry or re-run copies the snapshot of
+    the run it repeats, so it runs exactly the same input.
+
+    Returns:
+        The run folder.
+    """
+    run_dir = settings.run_dir(job["id"], run["id"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    source = run.get("source_run_id")
+    previous = settings.run_dir(job["id"], source) / "input.ipynb" if source else None
+    if previous is not None and previous.is_file():
+        shutil.copyfile(previous, run_dir / "input.ipynb")
+    else:
+        shutil.copyfile(
+            resolve_notebook(settings.home, job["owner"], job["notebook"]),
+            run_dir / "input.ipynb",
+        )
+    (run_dir / "parameters.json").write_text(json.dumps(run["parameters"]))
+    spec = {
+        "kernel": kernel_for_profile(job["profile"]),
+        "cwd": str(workspace_dir(settings.home, job["owner"])),
+        "notebook": job["notebook"],
+        "job_id": job["id"],
+        "run_id": run["id"],
+        "attempt": run["attempt"],
+    }
+    (run_dir / "run.json").write_text(json.dumps(spec, indent=2))
+    return run_dir
+
+
+def run_env(
+    job: dict[str, Any], run: dict[str, Any], token: str, platform_url: str
+) -> dict[str, str]:
+    """The environment of a run: the owner's short-lived token and the ids."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_PRIVATE)}
+    env.update(
+        {
+            "NBP_PLATFORM_URL": platform_url,
+            "NBP_TOKEN": token,
+            "JUPYTERHUB_API_TOKEN": token,
+            "MLFLOW_TRACKING_TOKEN": token,
+            "MLFLOW_TRACKING_URI": f"{platform_url}mlflow/",
+            "NBP_JOB_ID": job["id"],
+            "NBP_JOB_NAME": job["name"],
+            "NBP_RUN_ID": run["id"],
+            "NBP_PROFILE": job["profile"],
+            "JUPYTERHUB_USER": job["owner"],
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def prepare(
+    settings: JobsSettings,
+    job: dict[str, Any],
+    run: dict[str, Any],
+    hub_api_url: str,
+    service_token: str,
+    platform_url: str,
+) -> RunSpec:
+    """Snapshot the run and mint its token; return what a backend needs.
+
+    Raises:
+        NbplatformError: The notebook left the workspace, the profile is gone, or
+            the hub refused a token for the owner.
+    """
+    run_dir = snapshot(settings, job, run)
+    token = mint_token(
+        hub_api_url,
+        service_token,
+        job["owner"],
+        expires_in=int(job["timeout_seconds"]) + 600,
+        note=f"nbplatform job {job['name']} run {run['id']}",
+    )
+    return RunSpec(
+        run_id=run["id"],
+        run_dir=str(run_dir),
+        env=run_env(job, run, token, platform_url),
+        timeout=float(job["timeout_seconds"]),
+    )

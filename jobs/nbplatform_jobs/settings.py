@@ -1,0 +1,101 @@
+"""Settings of the jobs scheduler, read from ``NBP_JOBS_*`` (and ``NBP_SMTP_*``) variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbplatform.errors import ConfigurationError
+
+BACKENDS = ("local", "dask", "dask-kubernetes")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a number.") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name}={raw!r} must be at least {minimum:g}.")
+    return value
+
+
+@dataclass(frozen=True)
+class JobsSettings:
+    """How the scheduler runs jobs.
+
+    Attributes:
+        home: ``NBP_HOME``; runs are kept under ``NBP_HOME/jobs/<job>/<run>/``.
+        backend: ``NBP_JOBS_BACKEND``: ``local`` (process pool, default), ``dask``
+            (a ``distributed.LocalCluster``, or the scheduler at
+            ``NBP_JOBS_DASK_ADDRESS``) or ``dask-kubernetes`` (a ``KubeCluster``).
+        concurrency: ``NBP_JOBS_CONCURRENCY``: runs executing at once (default 2).
+        misfire_grace_seconds: ``NBP_JOBS_MISFIRE_GRACE``: a scheduled time missed
+            while the scheduler was down still runs (once, coalesced) when the
+            scheduler is back within this many seconds (default 600).
+        poll_seconds: ``NBP_JOBS_POLL``: how often the scheduler looks for new
+            runs and changed definitions (default 0.25).
+        definitions_dir: ``NBP_JOBS_DIR``: folder of YAML definitions synced at start.
+        dask_address: ``NBP_JOBS_DASK_ADDRESS``: an existing Dask scheduler.
+        smtp_host: ``NBP_SMTP_HOST``: e-mail notifications when set.
+        smtp_port: ``NBP_SMTP_PORT`` (default 25).
+        smtp_from: ``NBP_SMTP_FROM``.
+        smtp_user: ``NBP_SMTP_USER``.
+        smtp_password: ``NBP_SMTP_PASSWORD``.
+    """
+
+    home: Path
+    backend: str = "local"
+    concurrency: int = 2
+    misfire_grace_seconds: int = 600
+    poll_seconds: float = 0.25
+    definitions_dir: Path | None = None
+    dask_address: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "nbplatform@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Where runs keep their input, output and log."""
+        return self.home / "jobs"
+
+    def run_dir(self, job_id: str, run_id: str) -> Path:
+        """The folder of one run."""
+        return self.jobs_dir / job_id / run_id
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> JobsSettings:
+        """Read the settings from the environment.
+
+        Raises:
+            ConfigurationError: A variable has a value that cannot be used.
+        """
+        env = os.environ if env is None else env
+        backend = env.get("NBP_JOBS_BACKEND", "local").strip() or "local"
+        if backend not in BACKENDS:
+            raise ConfigurationError(
+                f"NBP_JOBS_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}."
+            )
+        folder = env.get("NBP_JOBS_DIR", "").strip()
+        return cls(
+            home=Path(env.get("NBP_HOME") or "var").resolve(),
+            backend=backend,
+            concurrency=int(_number(env, "NBP_JOBS_CONCURRENCY", 2, 1)),
+            misfire_grace_seconds=int(_number(env, "NBP_JOBS_MISFIRE_GRACE", 600, 1)),
+            poll_seconds=_number(env, "NBP_JOBS_POLL", 0.25, 0.05),
+            definitions_dir=Path(folder).resolve() if folder else None,
+            dask_address=env.get("NBP_JOBS_DASK_ADDRESS") or None,
+            smtp_host=env.get("NBP_SMTP_HOST") or None,
+            smtp_port=int(_number(env, "NBP_SMTP_PORT", 25, 1)),
+            smtp_from=env.get("NBP_SMTP_FROM") or "nbplatform@localhost",
+            smtp_user=env.get("NBP_SMTP_USER") or None,
+            smtp_password=env.get("NBP_SMTP_PASSWORD") or None,
+        )
