@@ -96,6 +96,20 @@ export async function requestAPI<T>(
 }
 
 /**
+ * Build a query string from the values that are set.
+ */
+export function query(params: Record<string, string | number | null>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== null && value !== '') {
+      search.set(key, String(value));
+    }
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/**
  * Describe any thrown value as one sentence for the user.
  */
 export function errorMessage(error: unknown): string {

@@ -6,6 +6,8 @@ import {
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 
+import { watchFailedRuns } from './notify';
+import { addScheduleCommand } from './schedule';
 import { PlatformSidebar } from './sidebar';
 import platformIconSvg from '../style/icons/platform.svg';
 
@@ -25,7 +27,7 @@ export const platformIcon = new LabIcon({
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description:
-    'The nbplatform sidebar: the signed-in user, models, features, drift and jobs.',
+    'The nbplatform sidebar (user, models, features, drift, jobs), "Schedule this notebook" and notices of failed runs.',
   autoStart: true,
   optional: [ILayoutRestorer, ISettingRegistry],
   activate: async (
@@ -43,13 +45,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     }
 
-    const sidebar = new PlatformSidebar();
+    const sidebar = new PlatformSidebar(app);
     sidebar.title.icon = platformIcon;
     sidebar.title.caption = 'Platform';
     app.shell.add(sidebar, 'left', { rank });
     if (restorer) {
       restorer.add(sidebar, sidebar.id);
     }
+
+    const showJobs = (): void => {
+      app.shell.activateById(sidebar.id);
+      sidebar.refresh();
+    };
+    addScheduleCommand(app, showJobs);
+    watchFailedRuns(showJobs);
   }
 };
 

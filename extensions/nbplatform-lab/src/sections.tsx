@@ -24,19 +24,6 @@ export function Section(props: {
 }
 
 /**
- * Registered models, their versions, aliases and promotions.
- */
-export function ModelsSection(): JSX.Element {
-  return (
-    <Section id="models" title="Models">
-      <p className="nbp-Placeholder">
-        Registered models and promotions arrive with the models capability.
-      </p>
-    </Section>
-  );
-}
-
-/**
  * Feature views: schema and freshness.
  */
 export function FeaturesSection(): JSX.Element {
@@ -57,19 +44,6 @@ export function DriftSection(): JSX.Element {
     <Section id="drift" title="Drift">
       <p className="nbp-Placeholder">
         Drift monitors and their history arrive with the drift capability.
-      </p>
-    </Section>
-  );
-}
-
-/**
- * Scheduled notebook jobs and their runs.
- */
-export function JobsSection(): JSX.Element {
-  return (
-    <Section id="jobs" title="Jobs">
-      <p className="nbp-Placeholder">
-        Scheduled notebooks and their runs arrive with the jobs capability.
       </p>
     </Section>
   );

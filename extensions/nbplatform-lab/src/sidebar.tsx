@@ -1,14 +1,14 @@
+import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ReactWidget } from '@jupyterlab/apputils';
+import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { errorMessage, IMe, requestAPI } from './api';
+import { PlatformContext } from './common';
 import { MeState, UserHeader } from './header';
-import {
-  DriftSection,
-  FeaturesSection,
-  JobsSection,
-  ModelsSection
-} from './sections';
+import { JobsSection } from './jobs';
+import { ModelsSection } from './models';
+import { DriftSection, FeaturesSection } from './sections';
 
 /**
  * The id of the sidebar widget (used by the layout restorer and by tests).
@@ -47,16 +47,27 @@ function useMe(): [MeState, () => void] {
 /**
  * The content of the sidebar: the user header, then one section per capability.
  */
-export function PlatformPanel(): JSX.Element {
+export function PlatformPanel(props: {
+  app: JupyterFrontEnd;
+  visible: boolean;
+  generation: number;
+}): JSX.Element {
+  const { app, visible, generation } = props;
   const [me, refresh] = useMe();
+  const context = React.useMemo(
+    () => ({ app, visible, me: me.status === 'ready' ? me.me : null }),
+    [app, visible, me]
+  );
   return (
-    <div className="nbp-Panel" data-testid="nbp-sidebar">
-      <UserHeader state={me} onRefresh={refresh} />
-      <ModelsSection />
-      <FeaturesSection />
-      <DriftSection />
-      <JobsSection />
-    </div>
+    <PlatformContext.Provider value={context}>
+      <div className="nbp-Panel" data-testid="nbp-sidebar">
+        <UserHeader state={me} onRefresh={refresh} />
+        <ModelsSection key={`models-${generation}`} />
+        <FeaturesSection />
+        <DriftSection />
+        <JobsSection key={`jobs-${generation}`} />
+      </div>
+    </PlatformContext.Provider>
   );
 }
 
@@ -64,13 +75,39 @@ export function PlatformPanel(): JSX.Element {
  * The "Platform" panel of the left sidebar.
  */
 export class PlatformSidebar extends ReactWidget {
-  constructor() {
+  private _generation = 0;
+
+  constructor(private readonly _app: JupyterFrontEnd) {
     super();
     this.id = SIDEBAR_ID;
     this.addClass('nbp-Sidebar');
   }
 
+  /**
+   * Reload every section (e.g. after a job was scheduled).
+   */
+  refresh(): void {
+    this._generation += 1;
+    this.update();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.update();
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this.update();
+  }
+
   protected render(): JSX.Element {
-    return <PlatformPanel />;
+    return (
+      <PlatformPanel
+        app={this._app}
+        visible={this.isVisible}
+        generation={this._generation}
+      />
+    );
   }
 }

@@ -1,0 +1,172 @@
+import { query, requestAPI } from './api';
+
+export type RunStatus =
+  'queued' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
+
+/** Statuses after which a run changes no more. */
+export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
+  'succeeded',
+  'failed',
+  'timed-out',
+  'cancelled'
+]);
+
+/** Statuses that count as a failure of the run. */
+export const FAILED_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
+  'failed',
+  'timed-out'
+]);
+
+export type ParameterValue =
+  | string
+  | number
+  | boolean
+  | null
+  | ParameterValue[]
+  | { [key: string]: ParameterValue };
+
+export type Parameters = Record<string, ParameterValue>;
+
+/**
+ * One run of a job.
+ */
+export interface IRun {
+  id: string;
+  job_id: string;
+  job_name?: string;
+  owner?: string;
+  status: RunStatus;
+  attempt: number;
+  trigger: 'schedule' | 'manual' | 'rerun' | 'retry';
+  scheduled_for: string | null;
+  parameters: Parameters;
+  source_run_id: string | null;
+  requested_by: string | null;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_seconds: number | null;
+  backend: string | null;
+  error: string | null;
+  failed_cell: number | null;
+  progress: { cell: number; total: number } | null;
+  cancel_requested: boolean;
+}
+
+export interface ISchedule {
+  kind: 'cron' | 'interval' | 'manual';
+  cron: string | null;
+  timezone: string;
+  interval_seconds: number | null;
+}
+
+/**
+ * A job definition.
+ */
+export interface IJob {
+  id: string;
+  name: string;
+  owner: string;
+  notebook: string;
+  parameters: Parameters;
+  schedule: ISchedule;
+  profile: string;
+  timeout_seconds: number;
+  retries: number;
+  active: boolean;
+  tags: string[];
+  source: string;
+  created_at: string;
+  updated_at: string;
+  next_run_at: string | null;
+  last_run: IRun | null;
+}
+
+export interface IJobList {
+  jobs: IJob[];
+  next_page_token: string | null;
+}
+
+export interface IRunList {
+  runs: IRun[];
+  next_page_token: string | null;
+}
+
+export interface IRunLog {
+  run_id: string;
+  status: RunStatus;
+  log: string;
+}
+
+/**
+ * The body of `POST jobs`.
+ */
+export interface IJobCreate {
+  name: string;
+  notebook: string;
+  parameters: Parameters;
+  cron?: string;
+  timezone?: string;
+  profile?: string;
+}
+
+/**
+ * An nbformat 4 notebook, as far as this extension looks into it.
+ */
+export interface INotebookJSON {
+  cells: { metadata?: Record<string, unknown> }[];
+  metadata: Record<string, unknown>;
+  nbformat: number;
+  nbformat_minor?: number;
+}
+
+export function listJobs(pageToken: string | null): Promise<IJobList> {
+  return requestAPI<IJobList>(
+    'jobs' + query({ max_results: 50, page_token: pageToken })
+  );
+}
+
+export function listJobRuns(jobId: string, pageSize = 10): Promise<IRunList> {
+  return requestAPI<IRunList>(
+    `jobs/${encodeURIComponent(jobId)}/runs` + query({ max_results: pageSize })
+  );
+}
+
+export function listMyRuns(owner: string): Promise<IRunList> {
+  return requestAPI<IRunList>('runs' + query({ owner, max_results: 25 }));
+}
+
+export function createJob(body: IJobCreate): Promise<IJob> {
+  return requestAPI<IJob>('jobs', {
+    method: 'POST',
+    body: JSON.stringify(body)
+  });
+}
+
+export function runNow(jobId: string): Promise<IRun> {
+  return requestAPI<IRun>(`jobs/${encodeURIComponent(jobId)}/runs`, {
+    method: 'POST',
+    body: '{}'
+  });
+}
+
+export function setActive(jobId: string, active: boolean): Promise<IJob> {
+  return requestAPI<IJob>(`jobs/${encodeURIComponent(jobId)}`, {
+    method: 'PATCH',
+    body: JSON.stringify({ active })
+  });
+}
+
+export function deleteJob(jobId: string): Promise<void> {
+  return requestAPI<void>(`jobs/${encodeURIComponent(jobId)}`, {
+    method: 'DELETE'
+  });
+}
+
+export function runLog(runId: string): Promise<IRunLog> {
+  return requestAPI<IRunLog>(`runs/${encodeURIComponent(runId)}/log`);
+}
+
+export function runOutput(runId: string): Promise<INotebookJSON> {
+  return requestAPI<INotebookJSON>(`runs/${encodeURIComponent(runId)}/output`);
+}

@@ -1,0 +1,176 @@
+import { query, requestAPI } from './api';
+
+/**
+ * One `key`/`value` tag, as MLflow's REST API sends tags.
+ */
+export interface ITag {
+  key: string;
+  value: string;
+}
+
+/**
+ * One alias of a registered model.
+ */
+export interface IModelAlias {
+  alias: string;
+  version: string;
+}
+
+/**
+ * A model version, as MLflow's REST API describes it.
+ *
+ * `metrics` is not part of MLflow's answer; it is shown when the platform adds
+ * the metrics of the version's run.
+ */
+export interface IModelVersion {
+  name: string;
+  version: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  user_id?: string;
+  description?: string;
+  source?: string;
+  run_id?: string;
+  status?: string;
+  tags?: ITag[];
+  aliases?: string[];
+  metrics?: Record<string, number> | ITag[];
+}
+
+/**
+ * A registered model, as MLflow's REST API describes it.
+ */
+export interface IRegisteredModel {
+  name: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  description?: string;
+  tags?: ITag[];
+  aliases?: IModelAlias[];
+  latest_versions?: IModelVersion[];
+}
+
+export interface IModelList {
+  registered_models: IRegisteredModel[];
+  next_page_token?: string | null;
+}
+
+export interface IModelDetail {
+  registered_model: IRegisteredModel;
+  model_versions: IModelVersion[];
+  next_page_token?: string | null;
+}
+
+export type PromotionState = 'pending' | 'approving' | 'approved' | 'rejected';
+
+/**
+ * A request to point an alias of a model at a version.
+ */
+export interface IPromotion {
+  id: number;
+  model: string;
+  version: string;
+  alias: string;
+  base_version?: string | null;
+  state: PromotionState;
+  note?: string | null;
+  requested_by: string;
+  requested_at: string;
+  decided_by?: string | null;
+  decided_at?: string | null;
+  comment?: string | null;
+}
+
+export interface IPromotionList {
+  promotions: IPromotion[];
+  next_page_token: string | null;
+}
+
+/** The scope that lets a platform admin approve promotions. */
+export const APPROVE_SCOPE = 'custom:nbplatform:models:approve';
+
+/** Lineage tags the platform puts on runs and model versions. */
+export const TAG_NOTEBOOK = 'nbp.notebook';
+export const TAG_USER = 'nbp.user';
+export const TAG_JOB_ID = 'nbp.job_id';
+
+/**
+ * The MLflow filter that finds models whose name contains `text`.
+ */
+export function nameFilter(text: string): string | null {
+  const trimmed = text.trim();
+  if (!trimmed) {
+    return null;
+  }
+  return `name LIKE '%${trimmed.replace(/'/g, "''")}%'`;
+}
+
+export function searchModels(
+  search: string,
+  pageToken: string | null,
+  pageSize = 25
+): Promise<IModelList> {
+  return requestAPI<IModelList>(
+    'models' +
+      query({
+        filter: nameFilter(search),
+        max_results: pageSize,
+        page_token: pageToken,
+        order_by: 'name ASC'
+      })
+  );
+}
+
+export function getModel(
+  name: string,
+  pageToken: string | null = null
+): Promise<IModelDetail> {
+  return requestAPI<IModelDetail>(
+    `models/${encodeURIComponent(name)}` +
+      query({ max_results: 20, page_token: pageToken })
+  );
+}
+
+export function listPromotions(
+  state: PromotionState | null,
+  model: string | null = null
+): Promise<IPromotionList> {
+  return requestAPI<IPromotionList>(
+    'promotions' + query({ state, model, max_results: 100 })
+  );
+}
+
+export function decidePromotion(
+  id: number,
+  verdict: 'approve' | 'reject',
+  comment: string
+): Promise<IPromotion> {
+  return requestAPI<IPromotion>(`promotions/${id}/${verdict}`, {
+    method: 'POST',
+    body: JSON.stringify({ comment: comment || null })
+  });
+}
+
+/**
+ * The value of tag `key`, if set.
+ */
+export function tagValue(
+  tags: ITag[] | undefined,
+  key: string
+): string | undefined {
+  return tags?.find(tag => tag.key === key)?.value;
+}
+
+/**
+ * The metrics of a version as `[name, value]` pairs, whichever shape they came in.
+ */
+export function versionMetrics(version: IModelVersion): [string, number][] {
+  const metrics = version.metrics;
+  if (!metrics) {
+    return [];
+  }
+  if (Array.isArray(metrics)) {
+    return metrics.map(m => [m.key, Number(m.value)]);
+  }
+  return Object.entries(metrics);
+}

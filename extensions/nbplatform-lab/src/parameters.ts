@@ -1,0 +1,169 @@
+import { INotebookJSON, ParameterValue } from './jobsApi';
+
+/**
+ * A parameter found in a notebook's `parameters` cell.
+ */
+export interface INotebookParameter {
+  name: string;
+  /** The default as written in the cell (a Python literal). */
+  literal: string;
+}
+
+/**
+ * The source of a cell, whichever way nbformat stored it.
+ */
+function cellSource(source: unknown): string {
+  if (Array.isArray(source)) {
+    return source.join('');
+  }
+  return typeof source === 'string' ? source : '';
+}
+
+/**
+ * The `name = literal` lines of the first cell tagged `parameters`.
+ *
+ * Annotated names (`epochs: int = 3`) and trailing comments are understood;
+ * anything else (expressions spanning lines, calls) is left out, as the API
+ * checks the parameters again.
+ */
+export function findParameters(notebook: INotebookJSON): INotebookParameter[] {
+  const cell = notebook.cells.find(c => {
+    const tags = (c.metadata ?? {})['tags'];
+    return Array.isArray(tags) && tags.includes('parameters');
+  });
+  if (!cell) {
+    return [];
+  }
+  const source = cellSource((cell as { source?: unknown }).source);
+  const found: INotebookParameter[] = [];
+  for (const line of source.split('\n')) {
+    const match =
+      /^([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*[^=]+)?=\s*(.+?)\s*$/.exec(line);
+    if (!match) {
+      continue;
+    }
+    const literal = stripComment(match[2]);
+    if (literal && parseLiteral(literal) !== undefined) {
+      found.push({ name: match[1], literal });
+    }
+  }
+  return found;
+}
+
+/**
+ * `text` without a trailing `# comment` (a `#` inside quotes is kept).
+ */
+function stripComment(text: string): string {
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\') {
+        i++;
+      } else if (c === quote) {
+        quote = null;
+      }
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === '#') {
+      return text.slice(0, i).trim();
+    }
+  }
+  return text.trim();
+}
+
+/**
+ * The JSON value of a simple Python literal: numbers, strings, `True`,
+ * `False`, `None`, and lists or dicts of those.
+ *
+ * @returns The value, or `undefined` when `text` is not such a literal.
+ */
+export function parseLiteral(text: string): ParameterValue | undefined {
+  const trimmed = text.trim();
+  if (trimmed === 'True') {
+    return true;
+  }
+  if (trimmed === 'False') {
+    return false;
+  }
+  if (trimmed === 'None') {
+    return null;
+  }
+  if (/^[-+]?(\d[\d_]*\.?\d*([eE][-+]?\d+)?|\.\d+)$/.test(trimmed)) {
+    return Number(trimmed.replace(/_/g, ''));
+  }
+  const single = /^'((?:[^'\\]|\\.)*)'$/.exec(trimmed);
+  if (single) {
+    return single[1].replace(/\\'/g, "'").replace(/\\\\/g, '\\');
+  }
+  if (/^[[{"]/.test(trimmed)) {
+    try {
+      return JSON.parse(pythonToJSON(trimmed)) as ParameterValue;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Python's `True`/`False`/`None` and single quotes, outside strings, as JSON.
+ */
+function pythonToJSON(text: string): string {
+  let out = '';
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\') {
+        out += c + text[i + 1];
+        i++;
+      } else if (c === quote) {
+        out += '"';
+        quote = null;
+      } else if (c === '"' && quote === "'") {
+        out += '\\"';
+      } else {
+        out += c;
+      }
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      out += '"';
+    } else {
+      const rest = text.slice(i);
+      const word = /^(True|False|None)\b/.exec(rest);
+      if (word) {
+        out += { True: 'true', False: 'false', None: 'null' }[word[1]];
+        i += word[1].length - 1;
+      } else {
+        out += c;
+      }
+    }
+  }
+  return out.replace(/,\s*([\]}])/g, '$1');
+}
+
+/**
+ * A JSON value as the Python literal a user would type.
+ */
+export function toLiteral(value: ParameterValue): string {
+  if (value === null) {
+    return 'None';
+  }
+  if (value === true) {
+    return 'True';
+  }
+  if (value === false) {
+    return 'False';
+  }
+  if (typeof value === 'number') {
+    return String(value);
+  }
+  if (typeof value === 'string') {
+    return JSON.stringify(value);
+  }
+  return JSON.stringify(value)
+    .replace(/\btrue\b/g, 'True')
+    .replace(/\bfalse\b/g, 'False')
+    .replace(/\bnull\b/g, 'None');
+}

@@ -1,0 +1,314 @@
+"""The Models and Jobs panels of the Platform sidebar, in Debian's Chromium.
+
+Against the real platform of the session ``platform`` fixture: a kernel on a
+user's server registers a model through the real MLflow gateway, a platform
+admin approves its promotion from the Models panel; a data scientist schedules
+a notebook from its toolbar, sees the run succeed in the Jobs panel and opens
+its output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from platform_harness import REPO, authorize, signup
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = REPO / "test-artifacts"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+XSS = "<img src=x onerror=alert(1)>"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.integration,
+    pytest.mark.timeout(420),
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for the module (never ``playwright install``: Debian's binary)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) per test; browser dialogs are recorded."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.dialogs = []  # alert/confirm/prompt: none may ever fire
+
+    def on_dialog(dialog: Any) -> None:
+        if dialog.type == "beforeunload":  # leaving JupyterLab at the end of a test
+            dialog.accept()
+            return
+        page.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:6]}"
+
+
+def new_user(platform: Any, prefix: str, group: str) -> tuple[str, str, str]:
+    """Sign up, authorize and put a new user in ``group``; return name, password, token."""
+    name, password = unique(prefix), f"{prefix}-Long-passw0rd!"
+    signup(platform, name, password)
+    authorize(platform, name)
+    token = platform.create_user(name, group=group)
+    return name, password, token
+
+
+def notebook(cells: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """An nbformat 4 notebook of code cells ``(source, tags)``."""
+    return {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {"tags": tags} if tags else {},
+                "outputs": [],
+                "source": source,
+            }
+            for source, tags in cells
+        ],
+        "metadata": {
+            "kernelspec": {
+                "name": "nbplatform-cpu",
+                "display_name": "Python 3 (nbplatform, CPU)",
+                "language": "python",
+            }
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def put_notebook(platform: Any, user: str, token: str, path: str, nb: dict[str, Any]) -> None:
+    r = platform.server(
+        user, "PUT", f"api/contents/{path}", token, json={"type": "notebook", "content": nb}
+    )
+    assert r.status_code in (200, 201), r.text
+
+
+def open_lab(page: Any, platform: Any, name: str, password: str, path: str = "") -> None:
+    """Log in through the hub's form and open JupyterLab (at ``path``) with the sidebar."""
+    page.goto(f"{platform.url}/hub/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("form [type=submit]")
+    page.wait_for_load_state()
+    assert "/hub/login" not in page.url, f"login of {name} was refused: {page.url}"
+    page.goto(f"{platform.url}/user/{name}/lab/{'tree/' + path if path else ''}")
+    page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+    sidebar = page.get_by_test_id("nbp-sidebar")
+    if not sidebar.is_visible():
+        page.click("li[data-id=nbplatform-sidebar]")
+    sidebar.wait_for(state="visible")
+    page.get_by_test_id("nbp-user").wait_for(state="visible")
+
+
+def screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / name
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
+
+
+def test_models_panel_shows_a_registered_model_and_an_admin_approves_it(platform, page):
+    ds, _, ds_token = new_user(platform, "mona", "data-scientist")
+    admin, admin_password, _ = new_user(platform, "ada", "platform-admin")
+    model = unique("panel-churn-")
+
+    # A kernel of the data scientist registers a version and asks for champion.
+    platform.spawn(ds, "cpu-small")
+    put_notebook(platform, ds, ds_token, "train.ipynb", notebook([]))
+    code = f"""
+import json, mlflow, numpy as np
+from sklearn.linear_model import LogisticRegression
+X = np.random.RandomState(0).rand(40, 3); y = (X[:, 0] > 0.5).astype(int)
+info = nbp.registry.log_model(LogisticRegression().fit(X, y), {model!r}, X_example=X[:5],
+                              metrics={{"accuracy": 0.9}}, description={XSS!r})
+mlflow.MlflowClient().update_registered_model({model!r}, description={XSS!r})
+req = nbp.registry.request_promotion({model!r}, version=info.registered_model_version,
+                                     note="first " + {XSS!r})
+print(json.dumps({{"version": info.registered_model_version, "request": req["id"]}}))
+"""
+    out = platform.execute(ds, code, ds_token, notebook="train.ipynb", timeout=180)
+    assert out["status"] == "ok", out
+    registered = json.loads(out["stdout"].strip().splitlines()[-1])
+    assert registered["version"] == "1"
+
+    platform.spawn(admin, "cpu-small")
+    try:
+        open_lab(page, platform, admin, admin_password)
+        page.get_by_test_id("nbp-model-search").fill(model)
+        item = page.locator(f"[data-testid=nbp-model][data-model='{model}']")
+        item.wait_for(state="visible", timeout=30_000)
+        assert item.get_by_test_id("nbp-pending-count").inner_text() == "1 pending"
+
+        # Text from the model is text: the markup shows literally, no element is made.
+        description = item.get_by_test_id("nbp-model-description")
+        assert description.inner_text() == XSS
+        item.get_by_test_id("nbp-model-toggle").click()
+        version = item.locator("[data-testid=nbp-model-version][data-version='1']")
+        version.wait_for(state="visible")
+        assert version.get_by_test_id("nbp-version-description").inner_text() == XSS
+        assert version.get_by_test_id("nbp-lineage-path").inner_text() == "train.ipynb"
+        promotion = item.locator(
+            f"[data-testid=nbp-promotion][data-promotion-id='{registered['request']}']"
+        )
+        assert "first " + XSS in promotion.get_by_test_id("nbp-promotion-note").inner_text()
+        assert page.locator("[data-testid=nbp-sidebar] img").count() == 0
+        mlflow_link = page.get_by_test_id("nbp-mlflow-link")
+        assert mlflow_link.get_attribute("href").endswith("/services/platform/mlflow/")
+        assert mlflow_link.get_attribute("target") == "_blank"
+        screenshot(page, "models-panel-pending.png")
+
+        # The admin approves from the panel, with a comment.
+        promotion.get_by_test_id("nbp-approve").click()
+        page.get_by_test_id("nbp-comment").fill("looks good")
+        page.locator(".jp-Dialog-button.jp-mod-accept").click()
+        promotion.wait_for(state="detached", timeout=30_000)
+        assert item.get_by_test_id("nbp-pending-count").count() == 0
+        head = item.get_by_test_id("nbp-model-toggle")
+        head.locator("[data-testid=nbp-alias][data-alias=champion]").wait_for(state="visible")
+        version.locator("[data-testid=nbp-alias][data-alias=champion]").wait_for(state="visible")
+        screenshot(page, "models-panel-approved.png")
+
+        r = platform.service("GET", f"api/promotions/{registered['request']}", platform.admin_token)
+        assert r.json()["state"] == "approved", r.text
+        assert r.json()["decided_by"] == admin and r.json()["comment"] == "looks good"
+        assert page.locator("[data-testid=nbp-sidebar] img").count() == 0
+        assert page.dialogs == []
+    finally:
+        page.goto("about:blank")
+        platform.stop_server(admin)
+        platform.stop_server(ds)
+
+
+def test_schedule_a_notebook_from_its_toolbar_and_open_the_run_output(platform, page):
+    name, password, token = new_user(platform, "joan", "data-scientist")
+    job = unique("hello-")
+    path = f"{job}.ipynb"
+    platform.spawn(name, "cpu-small")
+    put_notebook(
+        platform,
+        name,
+        token,
+        path,
+        notebook(
+            [
+                ('greeting = "hi"\ntimes = 2  # how often', ["parameters"]),
+                ('print("-".join([greeting] * times), "done")', []),
+            ]
+        ),
+    )
+    try:
+        open_lab(page, platform, name, password, path)
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+        page.locator(
+            ".jp-NotebookPanel-toolbar [data-command='nbplatform:schedule-notebook']"
+        ).click()
+
+        form = page.get_by_test_id("nbp-schedule-form")
+        form.wait_for(state="visible")
+        assert page.get_by_test_id("nbp-schedule-notebook").inner_text() == path
+        assert page.get_by_test_id("nbp-schedule-name").input_value() == job
+        times = page.locator("[data-testid=nbp-schedule-param][data-param=times]")
+        assert times.input_value() == "2"
+        greeting = page.locator("[data-testid=nbp-schedule-param][data-param=greeting]")
+        assert greeting.input_value() == '"hi"'
+
+        # A value of the wrong type: the API's message shows, the dialog stays.
+        times.fill('"three"')
+        page.locator(".jp-Dialog-button.jp-mod-accept").click()
+        error = page.get_by_test_id("nbp-schedule-error")
+        error.wait_for(state="visible")
+        assert "times" in error.inner_text(), error.inner_text()
+        assert form.is_visible()
+        screenshot(page, "schedule-dialog-error.png")
+
+        times.fill("3")
+        page.locator(".jp-Dialog-button.jp-mod-accept").click()
+        form.wait_for(state="detached")
+
+        r = platform.service("GET", "api/jobs", token, params={"owner": name})
+        (created,) = [j for j in r.json()["jobs"] if j["name"] == job]
+        assert created["notebook"] == path and created["parameters"] == {"times": 3}
+
+        item = page.locator(f"[data-testid=nbp-job][data-job='{job}']")
+        item.wait_for(state="visible", timeout=30_000)
+        assert item.get_by_test_id("nbp-job-schedule").inner_text().startswith("manual")
+        item.get_by_test_id("nbp-job-run").click()
+        run = item.locator("[data-testid=nbp-run]").first
+        run.wait_for(state="visible")
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            status = run.get_attribute("data-status")
+            if status not in ("queued", "running"):
+                break
+            time.sleep(1)
+        assert status == "succeeded", (status, run.get_attribute("title"))
+        screenshot(page, "jobs-panel-succeeded.png")
+
+        # Its log, as text in a dialog.
+        run.get_by_test_id("nbp-run-log").click()
+        log = page.get_by_test_id("nbp-log-text")
+        log.wait_for(state="visible")
+        assert log.inner_text().strip()
+        page.locator(".jp-Dialog-button.jp-mod-accept").click()
+        log.wait_for(state="detached")
+
+        # Its output: a read-only copy opens in JupyterLab, with the injected value.
+        run.get_by_test_id("nbp-run-output").click()
+        tab = page.locator(".lm-TabBar-tab", has_text=re.compile(rf"^{re.escape(job)}-.*ipynb"))
+        tab.wait_for(state="visible", timeout=30_000)
+        output = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output", has_text="done")
+        output.first.wait_for(state="visible", timeout=30_000)
+        assert "hi-hi-hi done" in output.first.inner_text()
+        screenshot(page, "jobs-run-output.png")
+
+        listing = platform.server(name, "GET", "api/contents/job-runs", token).json()
+        (copy,) = [f for f in listing["content"] if f["name"].startswith(job)]
+        saved = platform.server(name, "GET", f"api/contents/{copy['path']}", token).json()
+        cells = saved["content"]["cells"]
+        assert all(c["metadata"].get("editable") is False for c in cells)
+        assert page.dialogs == []
+    except Exception:
+        screenshot(page, "jobs-failure.png")
+        raise
+    finally:
+        page.goto("about:blank")
+        platform.stop_server(name)
