@@ -102,6 +102,10 @@ print(json.dumps({"tags": tags, "sk": sk.registered_model_version,
     assert {t["key"]: t["value"] for t in version.json()["model_version"]["tags"]}[
         "nbp.notebook"
     ] == "train.ipynb"
+    # The panel's model view carries each version's key metrics and params.
+    panel = platform.service("GET", "api/models/models-sk", token).json()
+    assert panel["model_versions"][0]["metrics"]["acc"] == 0.9
+    assert panel["model_versions"][0]["params"]["C"] == "1.0"
 
     for model in ("models-sk", "models-torch"):
         req = platform.service(

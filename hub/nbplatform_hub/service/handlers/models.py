@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from nbplatform.errors import InvalidParameterError
+from nbplatform.errors import InvalidParameterError, NbplatformError
 
 from .. import promotions
 from ..audited import AuditedAPIHandler
@@ -44,6 +45,20 @@ class ModelsHandler(AuditedAPIHandler):
         )
 
 
+async def _add_run_data(mlflow: Any, version: dict[str, Any]) -> None:
+    """Add the producing run's latest metrics and params to a version (key metrics)."""
+    run_id = version.get("run_id")
+    if not run_id:
+        return
+    try:
+        run = (await mlflow.call("GET", "runs/get", {"run_id": run_id}))["run"]
+    except NbplatformError:
+        return  # the run was deleted; the version stays listed without its metrics
+    data = run.get("data", {})
+    version["metrics"] = {m["key"]: m["value"] for m in data.get("metrics", [])}
+    version["params"] = {p["key"]: p["value"] for p in data.get("params", [])}
+
+
 class ModelHandler(AuditedAPIHandler):
     """One registered model with its versions (newest first)."""
 
@@ -61,10 +76,12 @@ class ModelHandler(AuditedAPIHandler):
         if token:
             params["page_token"] = token
         versions = await mlflow.call("GET", "model-versions/search", params)
+        model_versions = versions.get("model_versions", [])
+        await asyncio.gather(*(_add_run_data(mlflow, v) for v in model_versions))
         self.write_json(
             {
                 "registered_model": model["registered_model"],
-                "model_versions": versions.get("model_versions", []),
+                "model_versions": model_versions,
                 "next_page_token": versions.get("next_page_token"),
             }
         )
