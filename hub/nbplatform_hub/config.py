@@ -188,7 +188,8 @@ def scheduler_service(settings: Settings) -> dict[str, Any]:
     It reads job definitions and queued runs from the platform database, runs
     notebooks with papermill under their owners' short-lived tokens, and is
     restarted by the hub if it dies (runs it interrupted are settled at start).
-    ``NBP_JOBS_*`` and ``NBP_SMTP_*`` variables are passed through.
+    ``NBP_JOBS_*``, ``NBP_SMTP_*``, ``NBP_GPUS`` and ``NBP_PLATFORM_DB_URL`` are
+    passed through.
 
     Args:
         settings: The platform settings.
@@ -203,7 +204,7 @@ def scheduler_service(settings: Settings) -> dict[str, Any]:
         "PATH": os.environ.get("PATH", ""),
     }
     for name, value in os.environ.items():
-        if name.startswith(("NBP_JOBS_", "NBP_SMTP_", "NBP_PLATFORM_DB_URL")):
+        if name.startswith(("NBP_JOBS_", "NBP_SMTP_", "NBP_PLATFORM_DB_URL", "NBP_GPUS")):
             env[name] = value
     return {
         "name": SCHEDULER_SERVICE,

@@ -83,6 +83,11 @@ def kernel_for_profile(slug: str) -> str:
     raise InvalidParameterError(f"profile: no profile named {slug!r}.")
 
 
+def profile_gpus(slug: str) -> int:
+    """How many GPUs profile ``slug`` has (0 when it no longer exists)."""
+    return next((p.gpus for p in _profiles() if p.slug == slug), 0)
+
+
 def validate(
     home: Path,
     owner: str,

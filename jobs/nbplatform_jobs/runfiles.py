@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .backends import RunSpec
-from .definitions import kernel_for_profile
+from .definitions import kernel_for_profile, profile_gpus
 from .settings import JobsSettings
 from .tokens import mint_token
 from .workspace import resolve_notebook, workspace_dir
@@ -72,6 +72,14 @@ def run_env(
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if profile_gpus(job["profile"]):
+        # GPU profiles' runs see the GPUs the platform may use: the hub's GPU
+        # allocator does not hand out devices to jobs (yet), so they share them.
+        from nbplatform_hub.gpus import discover_gpus
+
+        env["NBP_GPU_DEVICES"] = ",".join(discover_gpus())
+    else:
+        env["NBP_GPU_DEVICES"] = ""  # a CPU profile's run sees no GPU
     return env
 
 

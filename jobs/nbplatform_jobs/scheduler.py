@@ -23,6 +23,7 @@ Policy, in one place:
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from contextlib import suppress
 from dataclasses import dataclass
@@ -30,14 +31,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psutil
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from nbplatform.errors import NbplatformError
 
 from . import store
-from .backends import Backend, _kill_tree
+from .backends import Backend, _kill_tree, read_pid
 from .notify import notify_failure
 from .runfiles import prepare
 from .schema import job_runs, jobs
@@ -265,7 +265,8 @@ class Scheduler:
         for run_id in ids:
             active = self.active[run_id]
             if alive.get(run_id, True):  # cancelled, or its job was deleted
-                (active.run_dir / "cancel").touch()
+                with suppress(OSError):
+                    (active.run_dir / "cancel").touch()
             if not active.future.done():
                 continue
             del self.active[run_id]
@@ -275,6 +276,10 @@ class Scheduler:
                 outcome = {"status": "failed", "error": f"Backend error: {e}", "failed_cell": None}
             if run_id in alive:
                 self.finish(run_id, outcome)
+            else:  # its job was deleted meanwhile
+                shutil.rmtree(active.run_dir, ignore_errors=True)
+                with suppress(OSError):
+                    active.run_dir.parent.rmdir()
         self.heartbeat()
 
     def heartbeat(self, force: bool = False) -> None:
@@ -285,8 +290,7 @@ class Scheduler:
         self._last_heartbeat = now
         with self.engine.begin() as conn:
             for active in self.active.values():
-                pid_file = active.run_dir / "pid"
-                pid = int(pid_file.read_text()) if pid_file.is_file() else None
+                pid = read_pid(active.run_dir)
                 store.update_run(conn, active.run_id, heartbeat_at=store.utcnow(), pid=pid)
 
     def finish(self, run_id: str, outcome: dict[str, Any]) -> None:
@@ -337,9 +341,8 @@ class Scheduler:
             ).all()
         for run_id, job_id in rows:
             run_dir = self.settings.run_dir(job_id, run_id)
-            pid_file = run_dir / "pid"
-            pid = int(pid_file.read_text()) if pid_file.is_file() else None
-            if pid is not None and _is_executor(pid, run_dir):
+            pid = read_pid(run_dir)
+            if pid is not None:
                 _kill_tree(pid)
             try:
                 outcome = json.loads((run_dir / "result.json").read_text())
@@ -357,9 +360,9 @@ class Scheduler:
         if self.aps is not None:
             self.aps.shutdown(wait=False)
         for active in self.active.values():
-            pid_file = active.run_dir / "pid"
-            if pid_file.is_file():
-                _kill_tree(int(pid_file.read_text()))
+            pid = read_pid(active.run_dir)
+            if pid is not None:
+                _kill_tree(pid)
         self.active.clear()
         self.recover()
         self.backend.close()
@@ -369,11 +372,3 @@ class Scheduler:
         self.sync_definitions()
         self.collect()
         self.dispatch()
-
-
-def _is_executor(pid: int, run_dir: Path) -> bool:
-    """Whether ``pid`` is still this run's executor (not a recycled pid)."""
-    try:
-        return str(run_dir) in " ".join(psutil.Process(pid).cmdline())
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False

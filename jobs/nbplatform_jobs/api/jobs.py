@@ -89,8 +89,16 @@ class JobHandler(JobsAPIHandler):
             job = store.get_job(conn, job_id)
         self.require_manage(job["owner"])
         with self.context.engine.begin() as conn:
+            running, _ = store.list_runs(conn, job_id, status="running", max_results=1000)
             store.delete_job(conn, job_id)
-        shutil.rmtree(self.jobs_settings.jobs_dir / job_id, ignore_errors=True)
+        # Running runs are stopped by the scheduler, which then removes their folders.
+        keep = {run["id"] for run in running}
+        job_dir = self.jobs_settings.jobs_dir / job_id
+        for run_dir in job_dir.iterdir() if job_dir.is_dir() else []:
+            if run_dir.name not in keep:
+                shutil.rmtree(run_dir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(job_dir, ignore_errors=True)
         self.set_status(204)
         self.finish()
 

@@ -1,0 +1,345 @@
+"""Jobs on a real platform: the REST API, the scheduler service, real papermill runs.
+
+Shares the session platform; every user here is called ``jobs-*``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import jsonschema
+import pytest
+from jobs_helpers import openapi_schema, write_notebook
+
+pytestmark = pytest.mark.integration
+
+FINAL = ("succeeded", "failed", "timed-out", "cancelled")
+
+
+def schema(name: str) -> dict:
+    return openapi_schema(name)
+
+
+def user(platform, name: str, group: str = "data-scientist") -> str:
+    token = platform.create_user(name, group)
+    write_notebook(platform.home / "users" / name / "t.ipynb")
+    return token
+
+
+def create(platform, token: str, **body) -> dict:
+    body = {"name": "t", "notebook": "t.ipynb", **body}
+    r = platform.service("POST", "api/jobs", token, json=body)
+    assert r.status_code == 201, r.text
+    jsonschema.validate(r.json(), schema("Job"))
+    return r.json()
+
+
+def run_now(platform, token: str, job: dict, **body) -> dict:
+    r = platform.service("POST", f"api/jobs/{job['id']}/runs", token, json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def wait_run(platform, token: str, run_id: str, until=FINAL, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = platform.service("GET", f"api/runs/{run_id}", token).json()
+        if run["status"] in until:
+            jsonschema.validate(run, schema("Run"))
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} is still {run['status']}")
+
+
+def runs_of(platform, token: str, job: dict) -> list[dict]:
+    r = platform.service("GET", f"api/jobs/{job['id']}/runs", token)
+    assert r.status_code == 200
+    jsonschema.validate(r.json(), schema("RunList"))
+    return r.json()["runs"]
+
+
+def test_run_now_injects_parameters_and_keeps_everything(platform):
+    token = user(platform, "jobs-alice")
+    job = create(platform, token, name="params", parameters={"x": 3, "name": "ab"})
+    run = wait_run(platform, token, run_now(platform, token, job)["id"])
+    assert run["status"] == "succeeded", run
+    assert run["progress"] == {"cell": 5, "total": 5}
+    assert run["duration_seconds"] > 0 and run["attempt"] == 1
+    output = platform.service("GET", f"api/runs/{run['id']}/output", token).json()
+    injected = [c for c in output["cells"] if "injected-parameters" in c["metadata"]["tags"]]
+    assert 'x = 3\nname = "ab"' in "".join(injected[0]["source"])
+    assert "ababab" in json.dumps(output)
+    log = platform.service("GET", f"api/runs/{run['id']}/log", token).json()
+    jsonschema.validate(log, schema("RunLog"))
+    assert "ababab" in log["log"]
+    run_dir = platform.home / "jobs" / job["id"] / run["id"]
+    assert {"input.ipynb", "parameters.json", "output.ipynb", "log.txt"} <= {
+        p.name for p in run_dir.iterdir()
+    }
+    # Re-run: same snapshot and parameters, even after the notebook changed.
+    write_notebook(platform.home / "users/jobs-alice/t.ipynb", body=["print('changed')"])
+    r = platform.service("POST", f"api/runs/{run['id']}/rerun", token)
+    assert r.status_code == 201
+    again = wait_run(platform, token, r.json()["id"])
+    assert again["status"] == "succeeded" and again["source_run_id"] == run["id"]
+    assert again["parameters"] == {"x": 3, "name": "ab"}
+    assert "ababab" in platform.service("GET", f"api/runs/{again['id']}/log", token).json()["log"]
+    write_notebook(platform.home / "users/jobs-alice/t.ipynb")
+
+
+def test_fast_cron_fires_and_pause_stops_it(platform):
+    token = user(platform, "jobs-cron")
+    job = create(platform, token, name="cron", cron="*/2 * * * * *")
+    assert job["schedule"]["kind"] == "cron"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        scheduled = [r for r in runs_of(platform, token, job) if r["trigger"] == "schedule"]
+        if scheduled:
+            break
+        time.sleep(0.3)
+    assert scheduled, "the cron schedule did not fire"
+    assert scheduled[-1]["scheduled_for"].endswith(":00.000Z") or scheduled[-1]["scheduled_for"]
+    assert int(scheduled[-1]["scheduled_for"][17:19]) % 2 == 0
+    r = platform.service("GET", f"api/jobs/{job['id']}", token).json()
+    assert r["next_run_at"] is not None
+    r = platform.service("PATCH", f"api/jobs/{job['id']}", token, json={"active": False})
+    assert r.status_code == 200 and r.json()["next_run_at"] is None
+    time.sleep(1)
+    count = len(runs_of(platform, token, job))
+    time.sleep(4)
+    assert len(runs_of(platform, token, job)) == count
+    times = [r["scheduled_for"] for r in runs_of(platform, token, job) if r["scheduled_for"]]
+    assert len(times) == len(set(times))
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", _Hook.received
+    server.shutdown()
+
+
+def test_failure_keeps_output_retries_with_backoff_and_notifies(platform, webhook):
+    url, received = webhook
+    token = user(platform, "jobs-fail")
+    job = create(
+        platform,
+        token,
+        name="fails",
+        parameters={"fail": True},
+        retries=1,
+        retry_backoff_seconds=2,
+        webhook_url=url,
+    )
+    first = wait_run(platform, token, run_now(platform, token, job)["id"])
+    assert first["status"] == "failed" and first["error"] == "ValueError: boom"
+    output = platform.service("GET", f"api/runs/{first['id']}/output", token).json()
+    assert 'raise ValueError("boom")' in "".join(output["cells"][first["failed_cell"]]["source"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        runs = runs_of(platform, token, job)
+        if len(runs) == 2 and runs[0]["status"] in FINAL and received:
+            break
+        time.sleep(0.3)
+    retry = runs[0]
+    assert retry["attempt"] == 2 and retry["trigger"] == "retry" and retry["status"] == "failed"
+    assert retry["source_run_id"] == first["id"]
+    waited = _t(retry["started_at"]) - _t(first["ended_at"])
+    assert waited >= 1.9, waited
+    assert len(received) == 1  # only the last failure notifies
+    notice = received[0]
+    assert notice["event"] == "run.failed" and notice["run"]["id"] == retry["id"]
+    assert notice["run"]["error"] == "ValueError: boom" and notice["job"]["name"] == "fails"
+
+
+def _t(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def test_timeout_and_cancel(platform):
+    token = user(platform, "jobs-slow")
+    slow = create(platform, token, name="slow", parameters={"sleep": 60}, timeout_seconds=4)
+    stoppable = create(platform, token, name="stoppable", parameters={"sleep": 60})
+    timed = run_now(platform, token, slow)
+    cancelled = run_now(platform, token, stoppable)
+    running = wait_run(platform, token, cancelled["id"], until=("running",))
+    deadline = time.monotonic() + 20
+    while not (running.get("progress") or {}).get("cell") and time.monotonic() < deadline:
+        running = platform.service("GET", f"api/runs/{cancelled['id']}", token).json()
+        time.sleep(0.2)
+    r = platform.service("POST", f"api/runs/{cancelled['id']}/cancel", token)
+    assert r.status_code == 200 and r.json()["cancel_requested"]
+    assert wait_run(platform, token, cancelled["id"], timeout=20)["status"] == "cancelled"
+    run = wait_run(platform, token, timed["id"], timeout=30)
+    assert run["status"] == "timed-out" and "timeout" in run["error"]
+    r = platform.service("POST", f"api/runs/{cancelled['id']}/cancel", token)
+    assert r.status_code == 409
+
+
+def test_a_run_goes_on_after_its_owners_server_stops(platform):
+    token = user(platform, "jobs-server")
+    assert platform.spawn("jobs-server").status_code in (201, 202)
+    job = create(platform, token, name="server", parameters={"sleep": 3})
+    run = wait_run(platform, token, run_now(platform, token, job)["id"], until=("running",))
+    platform.stop_server("jobs-server")
+    assert wait_run(platform, token, run["id"])["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"cron": "61 * * * *"}, 400, "cron:"),
+        ({"cron": "0 3 * * *", "timezone": "Mars/Olympus"}, 400, "timezone:"),
+        ({"parameters": {"nope": 1}}, 400, "parameters.nope:"),
+        ({"parameters": {"x": "three"}}, 400, "parameters.x: expected int"),
+        ({"notebook": "../jobs-alice/t.ipynb"}, 400, "'..'"),
+        ({"notebook": "/etc/passwd.ipynb"}, 400, "relative to your workspace"),
+        ({"notebook": "link.ipynb"}, 400, "leads out of"),
+        ({"notebook": "missing.ipynb"}, 404, "does not exist"),
+        ({"profile": "nope"}, 400, "profile:"),
+        ({"timeout_seconds": 0}, 400, "timeout_seconds"),
+        ({"owner": "jobs-alice"}, 403, "may not create jobs for"),
+    ],
+)
+def test_bad_definitions_are_refused_naming_the_field(platform, body, status, message):
+    token = user(platform, "jobs-bad")
+    link = platform.home / "users/jobs-bad/link.ipynb"
+    if not link.is_symlink():
+        outside = write_notebook(platform.home / "outside" / "o.ipynb")
+        link.symlink_to(outside)
+    r = platform.service(
+        "POST", "api/jobs", token, json={"name": "bad", "notebook": "t.ipynb", **body}
+    )
+    assert r.status_code == status, r.text
+    jsonschema.validate(r.json(), schema("Error"))
+    assert message in r.json()["message"]
+
+
+def test_permissions(platform):
+    owner = user(platform, "jobs-owner")
+    other = user(platform, "jobs-other")
+    viewer = user(platform, "jobs-viewer", "viewer")
+    admin = user(platform, "jobs-admin", "platform-admin")
+    job = create(platform, owner, name="perm")
+    # Viewers read, never write.
+    assert platform.service("GET", "api/jobs", viewer).status_code == 200
+    assert platform.service("GET", f"api/jobs/{job['id']}", viewer).status_code == 200
+    r = platform.service("POST", "api/jobs", viewer, json={"name": "v", "notebook": "t.ipynb"})
+    assert r.status_code == 403
+    # Another data scientist may not touch it.
+    for method, path in [
+        ("PATCH", f"api/jobs/{job['id']}"),
+        ("POST", f"api/jobs/{job['id']}/runs"),
+        ("DELETE", f"api/jobs/{job['id']}"),
+    ]:
+        r = platform.service(
+            method, path, other, json={"active": False} if method == "PATCH" else None
+        )
+        assert r.status_code == 403, (method, path, r.text)
+    # A platform admin manages it, and may create jobs for others within their profiles.
+    r = platform.service("PATCH", f"api/jobs/{job['id']}", admin, json={"active": False})
+    assert r.status_code == 200 and r.json()["active"] is False
+    r = platform.service(
+        "POST",
+        "api/jobs",
+        admin,
+        json={
+            "name": "for-viewer",
+            "notebook": "t.ipynb",
+            "owner": "jobs-viewer",
+            "profile": "cpu-large",
+        },
+    )
+    assert r.status_code == 403 and "profile" in r.json()["message"]
+    r = platform.service("DELETE", f"api/jobs/{job['id']}", admin)
+    assert r.status_code == 204
+    assert platform.service("GET", f"api/jobs/{job['id']}", owner).status_code == 404
+
+
+def test_listing_pages_and_unknown_ids(platform):
+    token = user(platform, "jobs-pages")
+    for i in range(3):
+        create(platform, token, name=f"page-{i}")
+    r = platform.service("GET", "api/jobs?owner=jobs-pages&max_results=2", token).json()
+    jsonschema.validate(r, schema("JobList"))
+    assert len(r["jobs"]) == 2 and r["next_page_token"]
+    r2 = platform.service(
+        "GET", f"api/jobs?owner=jobs-pages&max_results=2&page_token={r['next_page_token']}", token
+    ).json()
+    assert [j["name"] for j in r2["jobs"]] == ["page-2"] and r2["next_page_token"] is None
+    assert platform.service("GET", "api/jobs?max_results=0", token).status_code == 400
+    assert platform.service("GET", "api/runs/abc123", token).status_code == 404
+    assert platform.service("GET", "api/jobs/abc123", token).status_code == 404
+
+
+def test_library_and_cli(platform, tmp_path):
+    import subprocess
+    import sys
+
+    from nbplatform import jobs
+    from nbplatform.client import PlatformClient
+
+    token = user(platform, "jobs-lib")
+    url = f"{platform.url}/services/platform/"
+    client = PlatformClient(url, token)
+    job = jobs.schedule("t.ipynb", name="lib", parameters={"x": 2}, client=client)
+    run = jobs.wait(jobs.run_now(job, client=client), timeout=60, progress=False, client=client)
+    assert run["status"] == "succeeded"
+    assert jobs.runs(job, client=client)[0]["id"] == run["id"]
+    env = {"NBP_PLATFORM_URL": url, "NBP_TOKEN": token, "PATH": str(Path(sys.executable).parent)}
+    cli = [str(Path(sys.executable).parent / "nbplatform"), "jobs"]
+    out = subprocess.run(
+        [*cli, "list", "--owner", "jobs-lib"], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0 and "lib" in out.stdout, out.stderr
+    out = subprocess.run([*cli, "logs", run["id"]], env=env, capture_output=True, text=True)
+    assert "aa" in out.stdout
+    out = subprocess.run(
+        [*cli, "create", "t.ipynb", "--name", "cli", "--cron", "0 99 * * *"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2 and "cron:" in out.stderr
+    out = subprocess.run([*cli, "pause", job["id"]], env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and "False" in out.stdout
+
+
+def test_deleting_a_job_stops_its_running_run(platform):
+    token = user(platform, "jobs-delete")
+    job = create(platform, token, name="doomed", parameters={"sleep": 60})
+    run = run_now(platform, token, job)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        run = platform.service("GET", f"api/runs/{run['id']}", token).json()
+        if (run.get("progress") or {}).get("cell", 0) >= 2:
+            break
+        time.sleep(0.2)
+    assert platform.service("DELETE", f"api/jobs/{job['id']}", token).status_code == 204
+    assert platform.service("GET", f"api/runs/{run['id']}", token).status_code == 404
+    job_dir = platform.home / "jobs" / job["id"]
+    deadline = time.monotonic() + 20
+    while job_dir.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not job_dir.exists()
