@@ -7,6 +7,14 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
+def _head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from nbplatform_hub.service.db import MIGRATIONS
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
 def test_platform_service_refuses_calls_without_a_valid_token(platform):
     for path in ("api/health", "api/me", "api/nothing-here"):
         r = platform.service("GET", path, None)
@@ -20,7 +28,7 @@ def test_platform_service_answers_a_valid_token(platform):
     token = platform.create_user("hank")
     health = platform.service("GET", "api/health", token).json()
     assert health["status"] == "ok"
-    assert health["database"]["revision"] == "0001"
+    assert health["database"]["revision"] == _head_revision()
     assert platform.service("GET", "api/nothing-here", token).status_code == 404
 
 

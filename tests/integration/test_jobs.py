@@ -275,6 +275,16 @@ def test_permissions(platform):
     r = platform.service("DELETE", f"api/jobs/{job['id']}", admin)
     assert r.status_code == 204
     assert platform.service("GET", f"api/jobs/{job['id']}", owner).status_code == 404
+    # Every write, allowed or refused, is in the audit log.
+    entries = platform.service("GET", "api/audit?action=jobs:&max_results=200", admin).json()
+    seen = {
+        (e["user"], e["action"], e["result"])
+        for e in entries["entries"]
+        if e["resource"] and e["resource"].startswith(f"jobs/{job['id']}")
+    }
+    assert ("jobs-other", "jobs:delete", "refused") in seen
+    assert ("jobs-admin", "jobs:patch", "allowed") in seen
+    assert ("jobs-admin", "jobs:delete", "allowed") in seen
 
 
 def test_listing_pages_and_unknown_ids(platform):

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from nbplatform.errors import InvalidParameterError, PermissionDeniedError
-from nbplatform_hub.service.base import APIHandler
+from nbplatform_hub.service.audited import AuditedAPIHandler
 
 from ..db import upgrade
 from ..settings import JobsSettings
@@ -25,8 +25,19 @@ def setup(context: Any) -> None:
         _migrated.add(id(context.engine))
 
 
-class JobsAPIHandler(APIHandler):
-    """Base of the jobs handlers."""
+class JobsAPIHandler(AuditedAPIHandler):
+    """Base of the jobs handlers; every write (allowed or refused) is audited."""
+
+    @property
+    def audit_action(self) -> str:  # type: ignore[override]
+        """``jobs:<verb>`` or ``runs:<verb>``, from the resource the path names."""
+        resource = "runs" if "/api/runs" in self.request.path else "jobs"
+        return f"{resource}:{(self.request.method or '').lower()}"
+
+    @property
+    def audit_resource(self) -> str:  # type: ignore[override]
+        """The path below ``api/``, e.g. ``jobs/12/runs``."""
+        return self.request.path.split("/api/", 1)[-1]
 
     async def prepare(self) -> None:
         """Authenticate (see :class:`APIHandler`), then make sure the tables exist."""
