@@ -1,0 +1,99 @@
+"""Failure notices by e-mail, through a real SMTP conversation on loopback."""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+from email import message_from_bytes
+
+import pytest
+
+from nbplatform_jobs.notify import notify_failure, send_email
+from nbplatform_jobs.settings import JobsSettings
+from platform_harness import free_port
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Enough of RFC 5321 for smtplib: greet, EHLO, MAIL, RCPT, DATA, QUIT."""
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 localhost test SMTP\r\n")
+        envelope: dict = {"rcpt": []}
+        while line := self.rfile.readline():
+            verb = line.decode().strip().split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                self.wfile.write(b"250 localhost\r\n")
+            elif verb == "MAIL":
+                envelope["from"] = line.decode().strip()
+                self.wfile.write(b"250 OK\r\n")
+            elif verb == "RCPT":
+                envelope["rcpt"].append(line.decode().strip())
+                self.wfile.write(b"250 OK\r\n")
+            elif verb == "DATA":
+                self.wfile.write(b"354 go ahead\r\n")
+                data = b""
+                while (chunk := self.rfile.readline()) != b".\r\n":
+                    data += chunk
+                envelope["data"] = data
+                self.server.messages.append(envelope)  # type: ignore[attr-defined]
+                self.wfile.write(b"250 queued\r\n")
+            elif verb == "QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 OK\r\n")
+
+
+@pytest.fixture
+def smtp_server():
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", free_port()), _SMTPHandler)
+    server.messages = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _settings(tmp_path, port: int) -> JobsSettings:
+    return JobsSettings.from_env(
+        {
+            "NBP_HOME": str(tmp_path),
+            "NBP_SMTP_HOST": "127.0.0.1",
+            "NBP_SMTP_PORT": str(port),
+            "NBP_SMTP_FROM": "jobs@nbplatform.test",
+        }
+    )
+
+
+def test_failure_notice_is_mailed_when_smtp_is_configured(tmp_path, smtp_server):
+    settings = _settings(tmp_path, smtp_server.server_address[1])
+    job = {"id": "j1", "name": "nightly", "owner": "alice", "email": "alice@example.org"}
+    run = {
+        "id": "r1",
+        "status": "failed",
+        "error": "ZeroDivisionError",
+        "attempt": 2,
+        "failed_cell": 3,
+    }
+    notify_failure(settings, job, run, "http://127.0.0.1:8000/services/platform/")
+    assert len(smtp_server.messages) == 1
+    envelope = smtp_server.messages[0]
+    assert "alice@example.org" in envelope["rcpt"][0]
+    mail = message_from_bytes(envelope["data"])
+    assert mail["Subject"] == "[nbplatform] job nightly: run failed"
+    assert mail["From"] == "jobs@nbplatform.test"
+    assert "ZeroDivisionError" in mail.get_payload()
+
+
+def test_unreachable_smtp_is_logged_not_raised(tmp_path, caplog):
+    settings = _settings(tmp_path, free_port())
+    body = {"job": {"name": "n"}, "run": {"status": "failed"}}
+    send_email(settings, "a@example.org", body)
+    assert "e-mail to a@example.org failed" in caplog.text
+
+
+def test_no_smtp_no_mail(tmp_path, smtp_server):
+    settings = JobsSettings.from_env({"NBP_HOME": str(tmp_path)})
+    send_email(settings, "a@example.org", {"job": {"name": "n"}, "run": {"status": "failed"}})
+    assert smtp_server.messages == []
