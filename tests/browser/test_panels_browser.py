@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,40 +18,24 @@ from typing import Any
 
 import pytest
 
-from platform_harness import REPO, authorize, signup
+from browser_support import ARTIFACTS, launch_chromium, login, requires_chromium
+from platform_harness import authorize, signup
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = REPO / "test-artifacts"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 XSS = "<img src=x onerror=alert(1)>"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.integration,
     pytest.mark.timeout(420),
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
+    requires_chromium,
 ]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One Chromium for the module (never ``playwright install``: Debian's binary)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    """One Chromium for the module."""
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture
@@ -124,12 +107,7 @@ def put_notebook(platform: Any, user: str, token: str, path: str, nb: dict[str, 
 
 def open_lab(page: Any, platform: Any, name: str, password: str, path: str = "") -> None:
     """Log in through the hub's form and open JupyterLab (at ``path``) with the sidebar."""
-    page.goto(f"{platform.url}/hub/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", password)
-    page.click("form [type=submit]")
-    page.wait_for_load_state()
-    assert "/hub/login" not in page.url, f"login of {name} was refused: {page.url}"
+    login(page, platform.url, name, password)
     page.goto(f"{platform.url}/user/{name}/lab/{'tree/' + path if path else ''}")
     page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
     sidebar = page.get_by_test_id("nbp-sidebar")

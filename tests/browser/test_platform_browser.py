@@ -8,46 +8,28 @@ Platform sidebar.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from platform_harness import REPO, authorize, signup
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = REPO / "test-artifacts"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from browser_support import ARTIFACTS, launch_chromium, login, requires_chromium
+from platform_harness import authorize, signup
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.integration,
     pytest.mark.timeout(150),
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
+    requires_chromium,
 ]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One Chromium for the module (never ``playwright install``: Debian's binary)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    """One Chromium for the module."""
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture
@@ -59,15 +41,6 @@ def page(browser: Any) -> Iterator[Any]:
         yield context.new_page()
     finally:
         context.close()
-
-
-def _login(page: Any, url: str, name: str, password: str) -> None:
-    page.goto(f"{url}/hub/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", password)
-    page.click("form [type=submit]")
-    page.wait_for_load_state()
-    assert "/hub/login" not in page.url, f"login of {name} was refused: {page.url}"
 
 
 def _spawn_profiles(page: Any, url: str) -> list[str]:
@@ -89,7 +62,7 @@ def test_data_scientist_spawns_cpu_large_and_sees_the_sidebar(platform, page):
     assert "admin" in page.locator(".alert").inner_text()  # waits for the admin
     authorize(platform, name)
 
-    _login(page, platform.url, name, password)
+    login(page, platform.url, name, password)
 
     # The spawn page offers the data-scientist profiles; pick cpu-large.
     assert _spawn_profiles(page, platform.url) == ["cpu-small", "cpu-large", "gpu"]
@@ -133,6 +106,6 @@ def test_viewer_sees_only_cpu_small_on_the_spawn_page(platform, page):
     authorize(platform, name)
     platform.create_user(name, group="viewer")
 
-    _login(page, platform.url, name, password)
+    login(page, platform.url, name, password)
     assert _spawn_profiles(page, platform.url) == ["cpu-small"]
     assert page.is_checked("label.nbp-profile[data-profile=cpu-small] input[name=profile]")

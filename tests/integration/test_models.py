@@ -355,6 +355,22 @@ def test_requests_without_token_refused(platform):
     assert ui.status_code == 302 and "/hub/api/oauth2/authorize" in ui.headers["Location"]
 
 
+def test_refused_requests_with_unread_bodies_close_their_connection(platform, tokens):
+    """A refusal sent before the body is read closes the connection, and says so.
+
+    Tornado drops such a connection after the response; without ``Connection:
+    close`` the proxy would reuse it for the next request and answer 503.
+    """
+    body = json.dumps({"name": "x" * 4096})
+    for _ in range(40):
+        for token in (None, "not-a-token"):
+            r = mlflow_api(platform, "GET", "experiments/search", token, data=body)
+            assert r.status_code in (401, 403), r.status_code
+            assert r.headers.get("Connection", "").lower() == "close"
+            r = platform.service("GET", "api/health", tokens["viewer"])
+            assert r.status_code == 200, r.status_code
+
+
 def test_audit_is_admin_only_and_paginated(platform, tokens):
     assert platform.service("GET", "api/audit", tokens["ds"]).status_code == 403
     first = platform.service("GET", "api/audit?max_results=2", tokens["admin"]).json()

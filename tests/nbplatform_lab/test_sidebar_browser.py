@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from browser_support import launch_chromium, requires_chromium
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.integration,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
+    requires_chromium,
 ]
 
 
 @pytest.fixture(scope="module")
 def page(unconfigured_server):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.goto(f"{unconfigured_server.url}/lab?token={unconfigured_server.token}")
-            page.wait_for_selector("#nbplatform-sidebar", state="attached", timeout=60_000)
-            yield page
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{unconfigured_server.url}/lab?token={unconfigured_server.token}")
+        page.wait_for_selector("#nbplatform-sidebar", state="attached", timeout=60_000)
+        yield page
 
 
 def _open_sidebar(page):

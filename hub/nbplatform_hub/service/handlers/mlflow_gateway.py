@@ -79,6 +79,7 @@ class MlflowGatewayHandler(APIHandler):
     _upstream: Any = None
     _headers_out: HTTPHeaders | None = None
     _status_line: tuple[int, str] = (502, "Bad Gateway")
+    _body_received = False
 
     # Identification and the scope check --------------------------------------
     async def prepare(self) -> None:  # noqa: D102
@@ -161,6 +162,7 @@ class MlflowGatewayHandler(APIHandler):
 
     # Verbs ------------------------------------------------------------------------
     async def _handle(self, path: str) -> None:
+        self._body_received = True
         if self._buffer is not None:
             body = bytes(self._buffer)
             self._authorize(
@@ -267,6 +269,18 @@ class MlflowGatewayHandler(APIHandler):
         self.write(chunk)
         self.flush()
 
+    def finish(self, chunk: Any = None) -> Any:
+        """Finish the response; say ``Connection: close`` when tornado will drop it.
+
+        A response sent before the request body was read (a refusal in
+        :meth:`prepare`) makes tornado close the connection rather than read the
+        rest. Saying so keeps a keep-alive proxy (configurable-http-proxy) from
+        sending the next request down the closing socket, which it would answer 503.
+        """
+        if not self._headers_written and not self._body_received and _declares_body(self):
+            self.set_header("Connection", "close")
+        return super().finish(chunk)
+
     # Audit -------------------------------------------------------------------------
     def on_finish(self) -> None:
         """Audit every write, allowed or refused."""
@@ -295,6 +309,11 @@ class MlflowGatewayHandler(APIHandler):
             )
         except Exception:  # the response is gone; never hide it behind an audit failure
             app_log.exception("could not write the audit entry")
+
+
+def _declares_body(handler: MlflowGatewayHandler) -> bool:
+    headers = handler.request.headers
+    return "Transfer-Encoding" in headers or int(headers.get("Content-Length") or 0) > 0
 
 
 routes = [(r"mlflow/(?P<path>.*)", MlflowGatewayHandler)]
