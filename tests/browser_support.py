@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from platform_harness import REPO
 
@@ -33,8 +34,7 @@ requires_chromium = pytest.mark.skipif(
 @contextmanager
 def launch_chromium() -> Iterator[Any]:
     """Start Debian's Chromium with Playwright; close it afterwards."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
+    with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         try:
             yield chromium
