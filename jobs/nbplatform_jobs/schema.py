@@ -67,6 +67,8 @@ job_runs = sa.Table(
     sa.Column("backend", sa.String(32), nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("failed_cell", sa.Integer, nullable=True),
+    #: The id of the hub token minted for the run (the audit log looks it up).
+    sa.Column("token_id", sa.String(64), nullable=True, index=True),
     sa.UniqueConstraint("job_id", "scheduled_for", "attempt", name="uq_job_runs_scheduled"),
     sa.Index("ix_job_runs_job_created", "job_id", "created_at"),
 )

@@ -30,7 +30,24 @@ RUN_TOKEN_SCOPES = [
 ]
 
 
-def mint_token(api_url: str, service_token: str, owner: str, expires_in: int, note: str) -> str:
+class MintedToken(str):
+    """A token as minted: the secret itself (a ``str``) and the hub's id of it.
+
+    Record :attr:`id` on the run (``job_runs.token_id``): the platform's audit
+    log then names the job and run of every request the run's token makes.
+    """
+
+    id: str | None
+
+    def __new__(cls, token: str, token_id: str | None = None) -> MintedToken:  # noqa: D102
+        minted = super().__new__(cls, token)
+        minted.id = token_id
+        return minted
+
+
+def mint_token(
+    api_url: str, service_token: str, owner: str, expires_in: int, note: str
+) -> MintedToken:
     """Create a token of ``owner`` that expires in ``expires_in`` seconds.
 
     Args:
@@ -41,7 +58,7 @@ def mint_token(api_url: str, service_token: str, owner: str, expires_in: int, no
         note: Shown in the owner's token list (``/hub/token``).
 
     Returns:
-        The token.
+        The token, with its hub id as ``.id``.
 
     Raises:
         UnavailableError: The hub refused (the owner was deleted, or lost every job
@@ -61,7 +78,8 @@ def mint_token(api_url: str, service_token: str, owner: str, expires_in: int, no
         )
         try:
             with urllib.request.urlopen(request, timeout=20) as response:
-                return json.loads(response.read())["token"]
+                answer = json.loads(response.read())
+                return MintedToken(answer["token"], answer.get("id"))
         except urllib.error.HTTPError as e:
             detail = e.read().decode(errors="replace")[:300]
             if e.code == 400 and scopes is not None:

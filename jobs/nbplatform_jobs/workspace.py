@@ -28,6 +28,11 @@ def resolve_notebook(home: Path, owner: str, notebook: str) -> Path:
             leads out of the workspace, or not an ``.ipynb`` file.
         NotFoundError: No such notebook.
     """
+    if any(ord(c) < 32 or ord(c) == 127 for c in notebook):
+        raise InvalidParameterError(
+            f"notebook: {notebook[:200]!r} contains a control character (NUL, newline...); "
+            "name a notebook inside your workspace."
+        )
     pure = PurePosixPath(notebook)
     if not notebook or pure.is_absolute() or notebook.startswith("~"):
         raise InvalidParameterError(
@@ -47,6 +52,10 @@ def resolve_notebook(home: Path, owner: str, notebook: str) -> Path:
             f"notebook: {notebook!r} leads out of {owner}'s workspace (through a symlink); "
             "jobs may only run notebooks inside it."
         )
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError:  # a name too long, a folder that cannot be read
+        found = False
+    if not found:
         raise NotFoundError(f"notebook: {notebook!r} does not exist in {owner}'s workspace.")
     return path

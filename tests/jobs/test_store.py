@@ -45,9 +45,13 @@ def job_values(name: str, owner: str = "alice") -> dict:
 
 
 def test_own_revision_chain_next_to_the_platforms(engine, tmp_path):
-    from nbplatform_hub.service.db import current_revision as platform_revision
+    from alembic.script import ScriptDirectory
 
-    assert current_revision(engine) == "j0001"
+    from nbplatform_hub.service.db import current_revision as platform_revision
+    from nbplatform_jobs.db import MIGRATIONS
+
+    assert current_revision(engine) == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert current_revision(engine).startswith("j")
     assert platform_revision(engine) is not None
     upgrade(engine, tmp_path)  # idempotent
 

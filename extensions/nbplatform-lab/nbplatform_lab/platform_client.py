@@ -86,10 +86,13 @@ class PlatformServiceClient:
                 "PLATFORM_NOT_CONFIGURED",
             )
         url = f"{self.platform_url}{path.lstrip('/')}"
+        headers = {"Authorization": f"token {self.token}", "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         request = HTTPRequest(
             url,
             method=method,
-            headers={"Authorization": f"token {self.token}", "Accept": "application/json"},
+            headers=headers,
             body=_encode(method, body),
             connect_timeout=self.timeout,
             request_timeout=self.timeout,

@@ -2,13 +2,15 @@
 
 A row says who (user name and kind, the token's id), when (UTC), what (action,
 method, path, resource, the scope it needed), from where (``origin``: the
-server, job and run the client says it runs in, its address and user agent),
-and the result (``allowed`` or ``refused``, with the HTTP status).
+client's address as the proxy saw it, its user agent, the job and run its token
+was minted for, and under ``claimed`` the server and notebook the client says it
+runs in), and the result (``allowed`` or ``refused``, with the HTTP status).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +28,8 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.engine import Connection
+from tornado.log import app_log
 
 from nbplatform.errors import InvalidParameterError
 
@@ -50,14 +54,17 @@ audit_log = Table(
     Column("detail", Text),
 )
 
-#: Request headers a platform client sends to say where it runs (informational:
-#: set by the library in kernels and jobs; the identity itself comes from the token).
-ORIGIN_HEADERS = {
+#: Request headers a platform client sends to say where it runs. They are claims,
+#: kept under ``origin["claimed"]``; the job and run of an entry come from the
+#: token (:func:`register_token_origin`), never from a header.
+CLAIMED_HEADERS = {
     "X-Nbp-Server": "server",
-    "X-Nbp-Job-Id": "job_id",
-    "X-Nbp-Run-Id": "run_id",
     "X-Nbp-Notebook": "notebook",
 }
+
+#: Functions ``(connection, token_id) -> dict`` that say what a token belongs to
+#: (e.g. the jobs API: the job and run a run's token was minted for).
+_TOKEN_ORIGINS: list[Callable[[Connection, str], Mapping[str, Any]]] = []
 
 MAX_RESULTS = 1000
 
@@ -80,34 +87,107 @@ class AuditEntry:
     detail: str | None = None
 
 
-def origin_from(headers: Mapping[str, str], remote_ip: str | None) -> dict[str, Any]:
-    """Collect where a request comes from: the ``X-Nbp-*`` headers, address, user agent.
+def register_token_origin(resolve: Callable[[Connection, str], Mapping[str, Any]]) -> None:
+    """Add a function that tells, from a token's id, where the token belongs.
+
+    Args:
+        resolve: ``(connection, token_id) -> {"job_id": ..., "run_id": ...}`` (or ``{}``);
+            called for every entry that has a token id.
+    """
+    if resolve not in _TOKEN_ORIGINS:
+        _TOKEN_ORIGINS.append(resolve)
+
+
+def _address(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address((value or "").strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def client_ip(headers: Mapping[str, str], remote_ip: str | None) -> str | None:
+    """The address a request came from, as far as this service can know it.
+
+    The service sits behind configurable-http-proxy on the same machine, which
+    appends the address of its own peer to ``X-Forwarded-For``. So: when the
+    socket peer is a loopback address (the proxy), the *last* entry of
+    ``X-Forwarded-For`` (the one the proxy added; earlier ones are whatever the
+    client sent); otherwise, and when that entry is not an address, the socket
+    peer. ``X-Real-Ip`` and the other entries are never used.
 
     Args:
         headers: The request headers.
-        remote_ip: The client's address as the service sees it.
+        remote_ip: The socket peer's address (tornado without ``xheaders``).
+
+    Returns:
+        The address, or ``None`` when there is none.
+    """
+    peer = _address(remote_ip)
+    if peer is not None and peer.is_loopback:
+        forwarded = headers.get("X-Forwarded-For") or ""
+        last = _address(forwarded.rsplit(",", 1)[-1]) if forwarded.strip() else None
+        if last is not None:
+            return str(last)
+    return str(peer) if peer is not None else None
+
+
+def origin_from(headers: Mapping[str, str], remote_ip: str | None) -> dict[str, Any]:
+    """Collect where a request comes from: address, user agent, what the client claims.
+
+    The address is :func:`client_ip` (never a header the client set alone); the
+    ``X-Nbp-Server`` and ``X-Nbp-Notebook`` headers are kept under ``claimed``,
+    as what they are. Job and run ids are not taken from the request at all:
+    :func:`record` adds them from the token.
+
+    Args:
+        headers: The request headers.
+        remote_ip: The socket peer's address.
 
     Returns:
         A small JSON-able dictionary.
     """
-    origin: dict[str, Any] = {
-        key: headers[name][:512] for name, key in ORIGIN_HEADERS.items() if headers.get(name)
-    }
-    if remote_ip:
-        origin["ip"] = remote_ip
+    origin: dict[str, Any] = {}
+    ip = client_ip(headers, remote_ip)
+    if ip:
+        origin["ip"] = ip
     if headers.get("User-Agent"):
         origin["user_agent"] = headers["User-Agent"][:256]
+    claimed = {
+        key: headers[name][:512] for name, key in CLAIMED_HEADERS.items() if headers.get(name)
+    }
+    if claimed:
+        origin["claimed"] = claimed
     return origin
+
+
+def _token_origin(conn: Connection, token_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for resolve in _TOKEN_ORIGINS:
+        try:
+            with conn.begin_nested():
+                found.update(resolve(conn, token_id))
+        except Exception:
+            app_log.exception("could not tell what token %s belongs to", token_id)
+    return found
 
 
 def record(engine: Engine, entry: AuditEntry) -> None:
     """Append one entry to the audit log.
 
+    The entry's ``origin`` is stored without any ``job_id`` or ``run_id`` it
+    carries; those come from the token (see :func:`register_token_origin`).
+
     Args:
         engine: The platform database.
         entry: What happened.
     """
+    origin = {k: v for k, v in dict(entry.origin or {}).items() if k not in ("job_id", "run_id")}
     with engine.begin() as conn:
+        if entry.token_id:
+            origin.update(_token_origin(conn, entry.token_id))
         conn.execute(
             insert(audit_log).values(
                 ts=datetime.now(UTC),
@@ -121,10 +201,27 @@ def record(engine: Engine, entry: AuditEntry) -> None:
                 result=entry.result,
                 status=entry.status,
                 token_id=entry.token_id,
-                origin=dict(entry.origin or {}),
-                detail=entry.detail,
+                origin=origin,
+                detail=entry.detail[:4000] if entry.detail else None,
             )
         )
+
+
+#: The largest row id a page token may name (SQLite's and PostgreSQL's bigint).
+MAX_ID = 2**63 - 1
+
+
+def page_number(token: str) -> int:
+    """The row id in a page token this API gave out.
+
+    Raises:
+        InvalidParameterError: Not such a token (not a small whole number).
+    """
+    if not (token.isascii() and token.isdigit() and len(token) <= 19 and int(token) <= MAX_ID):
+        raise InvalidParameterError(
+            "page_token is not one this API returned: pass next_page_token as given."
+        )
+    return int(token)
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -166,12 +263,7 @@ def search(
         raise InvalidParameterError("result must be 'allowed' or 'refused'.")
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(max_results + 1)
     if page_token:
-        try:
-            query = query.where(audit_log.c.id < int(page_token))
-        except ValueError:
-            raise InvalidParameterError(
-                "page_token is not one this API returned: pass next_page_token as given."
-            ) from None
+        query = query.where(audit_log.c.id < page_number(page_token))
     if user:
         query = query.where(audit_log.c.user == user)
     if action:

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from tornado.log import app_log
 
 from . import audit
-from .base import APIHandler
+from .base import JSONAPIHandler
 
 
-class AuditedAPIHandler(APIHandler):
+class AuditedAPIHandler(JSONAPIHandler):
     """Audit every non-``GET`` request that got past authentication.
 
     A verb sets :attr:`audit_action` (e.g. ``promotion:approve``) and
-    :attr:`audit_resource` (``churn@champion``) as early as it knows them; the
-    entry is written when the response is finished, with ``refused`` for 403
-    answers and ``allowed`` otherwise (the status tells success from failure).
+    :attr:`audit_resource` (``churn@champion``) as early as it knows them; until
+    it does, the action is ``<resource>:<verb>`` and the resource the path below
+    ``api/`` (``jobs/12``), so every entry names what it was about. The entry is
+    written when the response is finished: ``refused`` for 401 and 403 answers
+    and for bodies refused unread (too large), ``allowed`` otherwise (the status
+    tells success from failure).
     """
 
     audit_action: str | None = None
     audit_resource: str | None = None
+
+    def default_audit_resource(self) -> str:
+        """The request path below ``api/``, decoded (``promotions/3/approve``)."""
+        return unquote(self.request.path.split("/api/", 1)[-1])[:1024]
+
+    def default_audit_action(self) -> str:
+        """``<first path segment>:<verb>``, e.g. ``promotions:post``."""
+        head = self.default_audit_resource().split("/", 1)[0] or "api"
+        return f"{head}:{(self.request.method or '').lower()}"
 
     def on_finish(self) -> None:
         """Write the audit entry."""
@@ -26,21 +40,23 @@ class AuditedAPIHandler(APIHandler):
         if user is None or self.request.method in ("GET", "HEAD", "OPTIONS"):
             return
         status = self.get_status()
+        refused = status in (401, 403) or self.body_refused is not None
+        detail = getattr(self, "audit_detail", None) or self.body_refused
         try:
             audit.record(
                 self.context.engine,
                 audit.AuditEntry(
                     user=user["name"],
                     kind=user.get("kind", "user"),
-                    action=self.audit_action or f"api:{self.request.method}",
+                    action=self.audit_action or self.default_audit_action(),
                     method=self.request.method or "",
                     path=self.request.path,
-                    resource=self.audit_resource,
-                    result="refused" if status == 403 else "allowed",
+                    resource=self.audit_resource or self.default_audit_resource(),
+                    result="refused" if refused else "allowed",
                     status=status,
                     token_id=user.get("token_id"),
                     origin=audit.origin_from(self.request.headers, self.request.remote_ip),
-                    detail=getattr(self, "audit_detail", None),
+                    detail=detail,
                 ),
             )
         except Exception:

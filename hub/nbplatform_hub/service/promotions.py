@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nbplatform.errors import ConflictError, InvalidParameterError, NotFoundError
 
-from .audit import metadata
+from .audit import MAX_ID, metadata, page_number
 from .mlflow_rest import MlflowRest
 
 STATES = ("pending", "approving", "approved", "rejected")
@@ -84,6 +84,10 @@ def get(engine: Engine, promotion_id: int) -> dict[str, Any]:
     Raises:
         NotFoundError: No such request.
     """
+    if not 0 < promotion_id <= MAX_ID:
+        raise NotFoundError(
+            f"No promotion request {promotion_id}: list them with GET api/promotions."
+        )
     with engine.connect() as conn:
         row = conn.execute(select(promotions).where(promotions.c.id == promotion_id)).first()
     if row is None:
@@ -126,9 +130,7 @@ def search(
     if model:
         query = query.where(promotions.c.model == model)
     if page_token:
-        if not page_token.isdigit():
-            raise InvalidParameterError("page_token is not one this API returned.")
-        query = query.where(promotions.c.id < int(page_token))
+        query = query.where(promotions.c.id < page_number(page_token))
     with engine.connect() as conn:
         rows = [_as_json(r) for r in conn.execute(query)]
     token = str(rows[max_results - 1]["id"]) if len(rows) > max_results else None

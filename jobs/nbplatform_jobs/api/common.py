@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from nbplatform.errors import InvalidParameterError, PermissionDeniedError
+from nbplatform_hub.service import audit
 from nbplatform_hub.service.audited import AuditedAPIHandler
 
+from .. import store
 from ..db import upgrade
+from ..schema import job_runs
 from ..settings import JobsSettings
 
 READ = "custom:nbplatform:jobs:read"
 WRITE = "custom:nbplatform:jobs:write"
 ADMIN = "custom:nbplatform:jobs:admin"
 
+#: Ids are 16 hex digits (:func:`store.new_id`); routes take at most this many.
+MAX_ID_LENGTH = 32
+#: The farthest a page token may point (rows), well inside a 64-bit offset.
+MAX_OFFSET = 2**62
+
 _migrated: set[int] = set()
+
+
+def run_of_token(conn: Connection, token_id: str) -> Mapping[str, Any]:
+    """The job and run a run's token was minted for (``{}`` for any other token).
+
+    Registered with :func:`nbplatform_hub.service.audit.register_token_origin`, so
+    an audit entry's ``job_id`` and ``run_id`` come from the token, not from
+    headers a client sets.
+    """
+    row = conn.execute(
+        sa.select(job_runs.c.id, job_runs.c.job_id).where(job_runs.c.token_id == token_id)
+    ).first()
+    return {"job_id": row.job_id, "run_id": row.id} if row else {}
 
 
 def setup(context: Any) -> None:
@@ -23,6 +47,11 @@ def setup(context: Any) -> None:
     if id(context.engine) not in _migrated:
         upgrade(context.engine, context.home)
         _migrated.add(id(context.engine))
+    audit.register_token_origin(run_of_token)
+
+
+#: A job or run id in a route (16 hex digits today; longer ones match no route: 404).
+ID_PATTERN = rf"[0-9a-f]{{1,{MAX_ID_LENGTH}}}"
 
 
 class JobsAPIHandler(AuditedAPIHandler):
@@ -68,22 +97,6 @@ class JobsAPIHandler(AuditedAPIHandler):
                 "and platform admins may."
             )
 
-    def json_body(self) -> dict[str, Any]:
-        """The request body as a JSON object (empty body: ``{}``).
-
-        Raises:
-            InvalidParameterError: Not a JSON object.
-        """
-        if not self.request.body:
-            return {}
-        try:
-            body = json.loads(self.request.body)
-        except ValueError:
-            raise InvalidParameterError("body: not valid JSON.") from None
-        if not isinstance(body, dict):
-            raise InvalidParameterError("body: must be a JSON object.")
-        return body
-
     def paging(self) -> tuple[int, str | None]:
         """``max_results`` (1-1000, default 100) and ``page_token`` from the query.
 
@@ -91,10 +104,12 @@ class JobsAPIHandler(AuditedAPIHandler):
             InvalidParameterError: ``max_results`` out of range.
         """
         raw = self.get_query_argument("max_results", "100")
-        try:
-            max_results = int(raw)
-        except ValueError:
-            raise InvalidParameterError(f"max_results: {raw!r} is not a number.") from None
+        if not (raw.isascii() and raw.strip().isdigit()) or len(raw) > 8:
+            raise InvalidParameterError(f"max_results: {raw[:40]!r} is not a number.")
+        max_results = int(raw)
         if not 1 <= max_results <= 1000:
             raise InvalidParameterError("max_results: must be between 1 and 1000.")
-        return max_results, self.get_query_argument("page_token", None) or None
+        token = self.get_query_argument("page_token", None) or None
+        if token is not None and (len(token) > 256 or store.decode_page_token(token) > MAX_OFFSET):
+            raise InvalidParameterError("page_token: not a token from a previous page.")
+        return max_results, token

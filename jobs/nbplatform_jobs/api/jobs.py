@@ -10,7 +10,7 @@ from nbplatform.errors import PermissionDeniedError
 from .. import store
 from ..definitions import validate
 from ..models import JobCreate, JobUpdate
-from .common import READ, WRITE, JobsAPIHandler, setup
+from .common import ID_PATTERN, READ, WRITE, JobsAPIHandler, setup
 
 __all__ = ["routes", "setup"]
 
@@ -43,7 +43,7 @@ class JobListHandler(JobsAPIHandler):
     async def post(self) -> None:
         """Create a definition for the caller (admins: for ``owner``); 201 with the job."""
         self.require_scope(WRITE)
-        body = JobCreate.model_validate(self.json_body())
+        body = self.json_body(JobCreate)
         owner = body.owner or self.user["name"]
         if owner != self.user["name"] and not self.is_admin():
             raise PermissionDeniedError(
@@ -70,10 +70,10 @@ class JobHandler(JobsAPIHandler):
 
     async def patch(self, job_id: str) -> None:
         """Update fields; ``{"active": false}`` pauses, ``{"active": true}`` resumes."""
-        body = JobUpdate.model_validate(self.json_body())
         with self.context.engine.connect() as conn:
             current = store.get_job(conn, job_id)
         self.require_manage(current["owner"])
+        body = self.json_body(JobUpdate)
         groups: list[str] = []
         if body.profile is not None:
             groups = (await self.context.hub.get_user(current["owner"])).get("groups", [])
@@ -88,6 +88,7 @@ class JobHandler(JobsAPIHandler):
         with self.context.engine.connect() as conn:
             job = store.get_job(conn, job_id)
         self.require_manage(job["owner"])
+        self.no_body()
         with self.context.engine.begin() as conn:
             running, _ = store.list_runs(conn, job_id, status="running", max_results=1000)
             store.delete_job(conn, job_id)
@@ -105,5 +106,5 @@ class JobHandler(JobsAPIHandler):
 
 routes = [
     (r"api/jobs", JobListHandler),
-    (r"api/jobs/(?P<job_id>[0-9a-f]+)", JobHandler),
+    (rf"api/jobs/(?P<job_id>{ID_PATTERN})", JobHandler),
 ]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nbplatform.errors import ConflictError, NotFoundError
+from nbplatform.errors import ConflictError, InvalidParameterError, NotFoundError
 
 from .. import store
 from ..definitions import validate
 from ..models import JobUpdate, RunRequest
-from ..schema import FINAL_STATUSES, RUN_STATUSES
-from .common import READ, JobsAPIHandler, setup
+from ..schema import FINAL_STATUSES, RUN_STATUSES, job_runs
+from .common import ID_PATTERN, READ, JobsAPIHandler, setup
 
 __all__ = ["routes", "setup"]
 
@@ -50,10 +50,10 @@ class JobRunsHandler(RunsMixin):
 
     async def post(self, job_id: str) -> None:
         """Queue a run now (parameters may be overridden for this run); 201 with it."""
-        body = RunRequest.model_validate(self.json_body())
         with self.context.engine.connect() as conn:
             job = store.get_job(conn, job_id)
         self.require_manage(job["owner"])
+        body = self.json_body(RunRequest)
         parameters = job["parameters"]
         if body.parameters is not None:
             parameters = {**job["parameters"], **body.parameters}
@@ -75,10 +75,8 @@ class RunListHandler(RunsMixin):
         max_results, token = self.paging()
         status = self.get_query_argument("status", None)
         if status and status not in RUN_STATUSES:
-            from nbplatform.errors import InvalidParameterError
-
             raise InvalidParameterError(
-                f"status: {status!r} is not one of {', '.join(RUN_STATUSES)}."
+                f"status: {status[:40]!r} is not one of {', '.join(RUN_STATUSES)}."
             )
         with self.context.engine.connect() as conn:
             rows, next_token = store.list_runs(
@@ -113,15 +111,23 @@ class RunCancelHandler(RunsMixin):
         """Return the run (status ``cancelled``, or ``running`` with ``cancel_requested``)."""
         run, job = self.load(run_id)
         self.require_manage(job["owner"])
+        self.no_body()
         if run["status"] in FINAL_STATUSES:
             raise ConflictError(f"Run {run_id} has already ended ({run['status']}).")
         with self.context.engine.begin() as conn:
-            if run["status"] == "queued":
-                store.update_run(
-                    conn, run_id, status="cancelled", ended_at=store.utcnow(), cancel_requested=True
+            # One statement each: a run a scheduler claims meanwhile is not marked
+            # cancelled while it starts; it gets cancel_requested and is stopped.
+            queued = conn.execute(
+                job_runs.update()
+                .where(job_runs.c.id == run_id, job_runs.c.status == "queued")
+                .values(status="cancelled", ended_at=store.utcnow(), cancel_requested=True)
+            ).rowcount
+            if not queued:
+                conn.execute(
+                    job_runs.update()
+                    .where(job_runs.c.id == run_id, job_runs.c.status == "running")
+                    .values(cancel_requested=True)
                 )
-            else:
-                store.update_run(conn, run_id, cancel_requested=True)
         run, _ = self.load(run_id)
         self.write_json(self.run_model(run))
 
@@ -133,6 +139,7 @@ class RunRerunHandler(RunsMixin):
         """Return the new run (201)."""
         run, job = self.load(run_id)
         self.require_manage(job["owner"])
+        self.no_body()
         source = run["source_run_id"] or run["id"]
         with self.context.engine.begin() as conn:
             new = store.insert_run(
@@ -151,9 +158,36 @@ class RunOutputHandler(RunsMixin):
         self.require_scope(READ)
         run, _ = self.load(run_id)
         path = self.jobs_settings.run_dir(run["job_id"], run_id) / "output.ipynb"
-        if not path.is_file():
-            raise NotFoundError(f"Run {run_id} has no output notebook yet ({run['status']}).")
-        self.write_json(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            notebook = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"Run {run_id} has no output notebook yet ({run['status']})."
+            ) from None
+        except (OSError, ValueError):
+            raise NotFoundError(
+                f"Run {run_id}'s output notebook is being written or is damaged "
+                f"({run['status']}); try again when the run has ended."
+            ) from None
+        self.write_json(notebook)
+
+
+#: The most of a log one request returns; ``tail`` defaults to :data:`DEFAULT_TAIL`.
+MAX_TAIL = 16 << 20
+DEFAULT_TAIL = 1 << 20
+
+
+def log_tail(raw: str) -> int:
+    """The ``tail`` query argument: a number of bytes, 0 to :data:`MAX_TAIL`.
+
+    Raises:
+        InvalidParameterError: Not such a number.
+    """
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 8 or int(raw) > MAX_TAIL:
+        raise InvalidParameterError(
+            f"tail: {raw[:40]!r} is not a number of bytes between 0 and {MAX_TAIL}."
+        )
+    return int(raw)
 
 
 class RunLogHandler(RunsMixin):
@@ -164,7 +198,7 @@ class RunLogHandler(RunsMixin):
         self.require_scope(READ)
         run, _ = self.load(run_id)
         path = self.jobs_settings.run_dir(run["job_id"], run_id) / "log.txt"
-        tail = int(self.get_query_argument("tail", str(1 << 20)))
+        tail = log_tail(self.get_query_argument("tail", str(DEFAULT_TAIL)))
         text = ""
         if path.is_file():
             with path.open("rb") as f:
@@ -174,9 +208,9 @@ class RunLogHandler(RunsMixin):
         self.write_json({"run_id": run_id, "status": run["status"], "log": text})
 
 
-_ID = r"(?P<run_id>[0-9a-f]+)"
+_ID = rf"(?P<run_id>{ID_PATTERN})"
 routes = [
-    (r"api/jobs/(?P<job_id>[0-9a-f]+)/runs", JobRunsHandler),
+    (rf"api/jobs/(?P<job_id>{ID_PATTERN})/runs", JobRunsHandler),
     (r"api/runs", RunListHandler),
     (rf"api/runs/{_ID}", RunHandler),
     (rf"api/runs/{_ID}/cancel", RunCancelHandler),

@@ -4,19 +4,126 @@ The sidebar's panels call ``/nbplatform/api/<resource>/…`` on their own server
 the handler sends the same verb, query and JSON body to the platform service's
 ``api/<resource>/…`` with the server's hub token, and answers with the
 service's JSON. Only the resources a module lists are forwarded, and only the
-verbs they allow.
+verbs they allow; the path below the resource is checked segment by segment
+and sent re-encoded, so no spelling of ``..`` (or a ``/``, ``?`` or ``#`` that
+arrived encoded) can reach another resource with the server's token.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import tornado.web
 
 from nbplatform.errors import InvalidParameterError
 
 from .base import PlatformAPIHandler
+
+#: The largest request body forwarded.
+MAX_BODY_BYTES = 1 << 20
+#: How deep arrays and objects may nest in a forwarded body.
+MAX_JSON_DEPTH = 32
+#: How many segments a forwarded path may have below its resource.
+MAX_SEGMENTS = 8
+#: How long one segment may be (model names are at most 512 characters).
+MAX_SEGMENT = 512
+
+
+def forwarded_path(resource: str, rest: str | None) -> str:
+    """The platform path for ``rest`` below ``resource``, every segment re-encoded.
+
+    Args:
+        resource: The resource, e.g. ``models``.
+        rest: The decoded path below it (``/churn/rollback``), or ``None``.
+
+    Returns:
+        ``api/<resource>/<segment>/...`` with each segment percent-encoded.
+
+    Raises:
+        InvalidParameterError: An empty, ``.`` or ``..`` segment, a backslash, a
+            ``%`` (an encoding that was encoded again), a control character, too
+            many or too long segments.
+    """
+    if not rest or rest == "/":
+        return f"api/{resource}"
+    segments = rest[1:].split("/") if rest.startswith("/") else [rest]
+    if segments[-1] == "":
+        segments.pop()  # one trailing slash
+    if len(segments) > MAX_SEGMENTS:
+        raise InvalidParameterError(f"path: more than {MAX_SEGMENTS} segments below {resource}.")
+    for segment in segments:
+        bad = (
+            segment in ("", ".", "..")
+            or len(segment) > MAX_SEGMENT
+            or any(c in segment for c in "\\%")
+            or any(ord(c) < 32 or ord(c) == 127 for c in segment)
+        )
+        if bad:
+            raise InvalidParameterError(
+                f"path: {segment[:80]!r} is not a name the platform API takes below {resource}."
+            )
+    return "/".join([f"api/{resource}", *(quote(s, safe="") for s in segments)])
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InvalidParameterError(f"body: the key {key[:100]!r} appears twice.")
+        result[key] = value
+    return result
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any] | None:
+    """Parse a body to forward: one strict JSON object, or ``None`` when empty.
+
+    Raises:
+        InvalidParameterError: Too large, not JSON (or not sent as JSON), a
+            duplicate key, nested too deeply, or not an object.
+    """
+    if not raw.strip():
+        return None
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidParameterError(f"body: larger than {MAX_BODY_BYTES} bytes; send less.")
+    kind = (content_type or "application/json").partition(";")[0].strip().lower()
+    if kind != "application/json":
+        raise InvalidParameterError(
+            f"Content-Type: {kind[:80]!r} is not accepted; send the body as application/json."
+        )
+    try:
+        value = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_refuse_duplicates,
+            parse_constant=lambda name: _refuse_constant(name),
+        )
+    except RecursionError:
+        raise InvalidParameterError(f"body: nested more than {MAX_JSON_DEPTH} levels.") from None
+    except InvalidParameterError:
+        raise
+    except ValueError:  # also UnicodeDecodeError
+        raise InvalidParameterError("The request body is not valid JSON.") from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise InvalidParameterError(f"body: nested more than {MAX_JSON_DEPTH} levels.")
+    if not isinstance(value, dict):
+        raise InvalidParameterError(f"body: must be a JSON object, not {type(value).__name__}.")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidParameterError(f"body: {name} is not JSON.")
 
 
 class ResourceHandler(PlatformAPIHandler):
@@ -28,23 +135,19 @@ class ResourceHandler(PlatformAPIHandler):
     verbs: frozenset[str] = frozenset({"GET"})
 
     def _target(self, rest: str | None) -> str:
-        path = f"api/{self.resource}{rest or ''}"
+        path = forwarded_path(self.resource, rest)
         query = self.request.query
         return f"{path}?{query}" if query else path
 
     def _body(self) -> Any:
-        if not self.request.body:
-            return None
-        try:
-            return json.loads(self.request.body)
-        except ValueError:
-            raise InvalidParameterError("The request body is not valid JSON.") from None
+        return parse_body(self.request.body or b"", self.request.headers.get("Content-Type"))
 
     async def _forward(self, rest: str | None) -> None:
         method = self.request.method or "GET"
         if method not in self.verbs:
             raise tornado.web.HTTPError(405)
-        answer = await self.platform().request(method, self._target(rest), self._body())
+        target, body = self._target(rest), self._body()
+        answer = await self.platform().request(method, target, body)
         if answer is None:
             self.set_status(204)
             self.finish()

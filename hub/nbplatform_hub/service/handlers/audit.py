@@ -7,7 +7,7 @@ from datetime import datetime
 from nbplatform.errors import InvalidParameterError
 
 from .. import audit
-from ..base import APIHandler
+from ..base import APIHandler, JSONAPIHandler
 
 AUDIT_READ = "custom:nbplatform:audit:read"
 
@@ -19,7 +19,7 @@ def _time(value: str | None, name: str) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidParameterError(
-            f"{name}={value!r} is not an ISO 8601 time like 2026-11-22T10:00:00Z."
+            f"{name}={value[:40]!r} is not an ISO 8601 time like 2026-11-22T10:00:00Z."
         ) from None
 
 
@@ -30,12 +30,14 @@ def page_size(handler: APIHandler, default: int = 100) -> int:
         InvalidParameterError: It is not a whole number.
     """
     raw = handler.get_query_argument("max_results", str(default))
-    if not raw.isdigit():
-        raise InvalidParameterError(f"max_results={raw!r} is not a whole number.")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
+        raise InvalidParameterError(
+            f"max_results={raw[:40]!r} is not a whole number between 1 and 1000."
+        )
     return int(raw)
 
 
-class AuditHandler(APIHandler):
+class AuditHandler(JSONAPIHandler):
     """List audit entries, newest first."""
 
     async def get(self) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ... import __version__
-from ..base import APIHandler
+from ..base import JSONAPIHandler
 from ..db import current_revision
 
 
-class HealthHandler(APIHandler):
+class HealthHandler(JSONAPIHandler):
     """Report the service version and database revision."""
 
     async def get(self) -> None:

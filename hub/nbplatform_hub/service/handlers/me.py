@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ...roles import roles_for_groups
-from ..base import APIHandler
+from ..base import JSONAPIHandler
 
 
-class MeHandler(APIHandler):
+class MeHandler(JSONAPIHandler):
     """Describe the caller."""
 
     async def get(self) -> None:

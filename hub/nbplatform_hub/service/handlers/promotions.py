@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, Field
-
-from nbplatform.errors import InvalidParameterError
+from nbplatform.errors import NotFoundError
 
 from .. import promotions
 from ..audited import AuditedAPIHandler
@@ -17,23 +15,33 @@ from .audit import page_size
 class PromotionRequest(BaseModel):
     """Body of ``POST api/promotions``."""
 
+    model_config = ConfigDict(extra="forbid")
+
     model: str = Field(min_length=1, max_length=512)
-    version: str = Field(min_length=1, max_length=32, pattern=r"^\d+$")
-    alias: str = Field(default="champion", min_length=1, max_length=255, pattern=r"^[\w-]+$")
+    version: str = Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")
+    alias: str = Field(
+        default="champion", min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_-]+$"
+    )
     note: str | None = Field(default=None, max_length=10_000)
 
 
 class Decision(BaseModel):
     """Body of ``POST api/promotions/<id>/approve|reject``."""
 
+    model_config = ConfigDict(extra="forbid")
+
     comment: str | None = Field(default=None, max_length=10_000)
 
 
-def _body(handler: AuditedAPIHandler) -> dict:
-    try:
-        return json.loads(handler.request.body or b"{}")
-    except ValueError:
-        raise InvalidParameterError("The request body is not JSON.") from None
+def promotion_number(raw: str) -> int:
+    """The id in a path, or 404 when no request can have it (too large).
+
+    Raises:
+        NotFoundError: Not an id a request can have.
+    """
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > promotions.MAX_ID:
+        raise NotFoundError(f"No promotion request {raw[:40]}: list them with GET api/promotions.")
+    return int(raw)
 
 
 class PromotionsHandler(AuditedAPIHandler):
@@ -55,9 +63,9 @@ class PromotionsHandler(AuditedAPIHandler):
     async def post(self) -> None:
         """Ask for ``model`` version ``version`` to get ``alias`` (``champion``)."""
         self.audit_action = "promotion:request"
-        body = PromotionRequest.model_validate(_body(self))
-        self.audit_resource = f"{body.model}@{body.alias}->{body.version}"
         self.require_scope(WRITE)
+        body = self.json_body(PromotionRequest)
+        self.audit_resource = f"{body.model}@{body.alias}->{body.version}"
         created = await promotions.request(
             self.context.engine,
             self.context.mlflow,
@@ -76,7 +84,7 @@ class PromotionHandler(AuditedAPIHandler):
     async def get(self, promotion_id: str) -> None:
         """Return the request."""
         self.require_scope(READ)
-        self.write_json(promotions.get(self.context.engine, int(promotion_id)))
+        self.write_json(promotions.get(self.context.engine, promotion_number(promotion_id)))
 
 
 class PromotionDecisionHandler(AuditedAPIHandler):
@@ -90,8 +98,9 @@ class PromotionDecisionHandler(AuditedAPIHandler):
         self.audit_action = f"promotion:{verdict}"
         self.audit_resource = f"promotion/{promotion_id}"
         self.require_scope(APPROVE)
-        body = Decision.model_validate(_body(self))
-        promotion = promotions.get(self.context.engine, int(promotion_id))
+        body = self.json_body(Decision)
+        number = promotion_number(promotion_id)
+        promotion = promotions.get(self.context.engine, number)
         self.audit_resource = (
             f"promotion/{promotion_id} {promotion['model']}@{promotion['alias']}"
             f"->{promotion['version']}"
@@ -99,7 +108,7 @@ class PromotionDecisionHandler(AuditedAPIHandler):
         decided = await promotions.decide(
             self.context.engine,
             self.context.mlflow,
-            int(promotion_id),
+            number,
             approve=verdict == "approve",
             comment=body.comment,
             user=self.user["name"],
@@ -115,7 +124,7 @@ class PromotionRejectHandler(PromotionDecisionHandler):
 
 routes = [
     (r"api/promotions", PromotionsHandler),
-    (r"api/promotions/(?P<promotion_id>\d+)", PromotionHandler),
-    (r"api/promotions/(?P<promotion_id>\d+)/approve", PromotionDecisionHandler),
-    (r"api/promotions/(?P<promotion_id>\d+)/reject", PromotionRejectHandler),
+    (r"api/promotions/(?P<promotion_id>[0-9]+)", PromotionHandler),
+    (r"api/promotions/(?P<promotion_id>[0-9]+)/approve", PromotionDecisionHandler),
+    (r"api/promotions/(?P<promotion_id>[0-9]+)/reject", PromotionRejectHandler),
 ]

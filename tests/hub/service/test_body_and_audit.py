@@ -1,0 +1,175 @@
+"""Strict JSON bodies, database errors without SQL, audit origins nobody can forge."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+
+from nbplatform_hub.service import audit
+from nbplatform_hub.service.base import MAX_BODY_BYTES, BodyError, parse_json_object
+from nbplatform_hub.service.db import connect, upgrade
+from nbplatform_hub.service.errors import error_body, scrub, status_for
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.dictionaries(st.text(), JSON, max_size=6))
+def test_any_json_object_round_trips(value):
+    assert parse_json_object(json.dumps(value).encode()) == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b"[" * 100_000, "nested"),
+        (b"[" * 40 + b"]" * 40, "nested"),
+        (b'{"a": 1, "a": 2}', "twice"),
+        (json.dumps(json.dumps({"model": "m"})).encode(), "encoded twice"),
+        (b"[1, 2]", "not list"),
+        (b"3", "not int"),
+        (b"null", "not NoneType"),
+        (b'{"x": NaN}', "NaN"),
+        (b'{"x": Infinity}', "Infinity"),
+        (b"\xc0\xae\xc0\xae", "UTF-8"),
+        (b'{"a": 1', "not valid JSON"),
+        (b"1" * 5000, "not valid JSON"),
+        (b"{" + b" " * MAX_BODY_BYTES + b"}", "larger"),
+    ],
+)
+def test_hostile_bodies_are_refused_with_a_message(raw, says):
+    with pytest.raises(BodyError) as info:
+        parse_json_object(raw)
+    assert says in info.value.message
+    assert status_for(info.value, 500) == 400
+
+
+def test_an_empty_body_is_an_empty_object():
+    assert parse_json_object(b"") == {} and parse_json_object(b"  \n") == {}
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (IntegrityError("INSERT INTO jobs (name) VALUES (?)", ("x",), Exception("UNIQUE")), 409),
+        (DataError("SELECT * FROM audit_log WHERE id = ?", (1,), Exception("range")), 400),
+        (OperationalError("SELECT secret FROM t", (), Exception("database is locked")), 503),
+    ],
+)
+def test_database_errors_get_a_status_and_never_their_sql(error, status):
+    assert status_for(error, 500) == status
+    body = error_body(error, status)
+    assert "SELECT" not in body["message"] and "INSERT" not in body["message"]
+    assert body["status"] == status
+
+
+def test_messages_are_cut_where_they_quote_sql():
+    text = "No such thing [SQL: SELECT * FROM audit_log] [parameters: (1,)]"
+    assert scrub(text) == "No such thing"
+    assert len(scrub("x" * 10_000)) < 2100
+
+
+def test_unclassified_upstream_failure_is_bad_gateway_not_500():
+    from nbplatform.errors import NbplatformError, NotFoundError
+
+    assert status_for(NbplatformError("MLflow answered 500."), 500) == 502
+    assert status_for(NotFoundError("no"), 500) == 404
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("127.0.0.1", "203.0.113.9", "203.0.113.9"),  # the proxy's own entry
+        ("127.0.0.1", "6.6.6.6, 203.0.113.9", "203.0.113.9"),  # client-sent entries ignored
+        ("::ffff:127.0.0.1", "1.1.1.1,203.0.113.9", "203.0.113.9"),
+        ("127.0.0.1", "6.6.6.6, not-an-ip", "127.0.0.1"),
+        ("127.0.0.1", None, "127.0.0.1"),
+        ("198.51.100.4", "6.6.6.6", "198.51.100.4"),  # not behind the proxy: the socket
+    ],
+)
+def test_origin_ip_is_the_proxys_entry_or_the_socket_peer(peer, forwarded, expected):
+    headers = {"X-Real-Ip": "6.6.6.6", "User-Agent": "t"}
+    if forwarded is not None:
+        headers["X-Forwarded-For"] = forwarded
+    assert audit.origin_from(headers, peer)["ip"] == expected
+
+
+def test_job_and_run_headers_are_not_taken_and_claims_are_labelled():
+    origin = audit.origin_from(
+        {"X-Nbp-Job-Id": "forged", "X-Nbp-Run-Id": "forged", "X-Nbp-Notebook": "n.ipynb"},
+        "127.0.0.1",
+    )
+    assert "job_id" not in origin and "run_id" not in origin
+    assert origin["claimed"] == {"notebook": "n.ipynb"}
+
+
+def test_job_and_run_of_an_entry_come_from_the_runs_token(tmp_path):
+    from nbplatform_jobs.api.common import setup
+    from nbplatform_jobs.schema import job_runs, jobs
+
+    engine = connect(f"sqlite:///{tmp_path / 'platform.sqlite'}")
+    upgrade(engine)
+
+    class Context:
+        home = tmp_path
+
+    Context.engine = engine
+    setup(Context)
+    now = sa.func.now()
+    with engine.begin() as conn:
+        conn.execute(
+            jobs.insert().values(
+                id="j1",
+                name="n",
+                owner="ann",
+                notebook="t.ipynb",
+                parameters={},
+                profile="cpu-small",
+                timeout_seconds=60,
+                tags=[],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        conn.execute(
+            job_runs.insert().values(
+                id="r1",
+                job_id="j1",
+                status="running",
+                trigger="manual",
+                parameters={},
+                created_at=now,
+                token_id="a42",
+            )
+        )
+    for token_id, expected in (("a42", ("j1", "r1")), ("a43", (None, None))):
+        audit.record(
+            engine,
+            audit.AuditEntry(
+                user="ann",
+                kind="user",
+                action="t",
+                method="POST",
+                path="/p",
+                result="allowed",
+                status=200,
+                resource="r",
+                token_id=token_id,
+                origin={"job_id": "forged", "run_id": "forged"},
+            ),
+        )
+        entry = audit.search(engine, max_results=1)["entries"][0]
+        assert (entry["origin"].get("job_id"), entry["origin"].get("run_id")) == expected
