@@ -6,10 +6,16 @@ for the run's timeout and for a ``cancel`` file that the scheduler drops into th
 run folder; either kills the executor and its kernel. The run folder is the only
 channel between the scheduler and the run, so a Dask worker on another machine
 works the same way when ``NBP_HOME`` is a shared volume.
+
+An executor holds an exclusive lock on ``executor.lock`` in its run folder for as
+long as it lives and refuses to start once the folder holds ``abandoned``; that
+is how a scheduler settling the run of a dead one (:func:`stop_run`) knows for
+sure that no executor of it runs, or will run, any more.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import multiprocessing
 import os
@@ -26,8 +32,19 @@ from typing import Any, Protocol
 import psutil
 
 POLL_SECONDS = 0.1
+#: Held by a run's executor while it lives (see :func:`stop_run`).
+LOCK_FILE = "executor.lock"
+#: Dropped into a run folder whose run was settled without its executor.
+ABANDONED_FILE = "abandoned"
 #: Imported once by the warm executors' fork server.
-WARM_MODULES = ["papermill", "nbclient", "jupyter_client", "nbformat", "nbplatform_jobs.execute"]
+WARM_MODULES = [
+    "nbplatform_jobs.forkserver_guard",  # first: the server dies with the scheduler
+    "papermill",
+    "nbclient",
+    "jupyter_client",
+    "nbformat",
+    "nbplatform_jobs.execute",
+]
 
 
 @dataclass
@@ -40,6 +57,7 @@ class RunSpec:
         env: The executor's environment (owner's token, platform URL, ids).
         timeout: Seconds before the run is stopped as ``timed-out``.
         python: Interpreter of the executor.
+        token_id: The hub's id of the run's token (the audit log names the run by it).
     """
 
     run_id: str
@@ -47,6 +65,7 @@ class RunSpec:
     env: dict[str, str]
     timeout: float
     python: str = field(default_factory=lambda: sys.executable)
+    token_id: str | None = None
 
 
 def _kill_tree(pid: int) -> None:
@@ -130,9 +149,11 @@ class _Executor:
 
 def write_pid(run_dir: Path, pid: int) -> None:
     """Record the executor as ``<pid> <create time>`` (a recycled pid will not match)."""
-    with suppress(psutil.NoSuchProcess):
+    with suppress(psutil.NoSuchProcess, OSError):
         created = psutil.Process(pid).create_time()
-        (run_dir / "pid").write_text(f"{pid} {created}")
+        tmp = run_dir / f"pid.{os.getpid()}.tmp"
+        tmp.write_text(f"{pid} {created}")
+        os.replace(tmp, run_dir / "pid")  # readers never see half a line
 
 
 def read_pid(run_dir: Path) -> int | None:
@@ -145,6 +166,81 @@ def read_pid(run_dir: Path) -> int | None:
     except (OSError, ValueError, psutil.Error):
         pass
     return None
+
+
+def run_processes(run_id: str, run_dir: Path) -> list[psutil.Process]:
+    """Processes of one run still alive.
+
+    A cold executor and a kernel (and what that starts) carry the run's
+    environment (``NBP_RUN_ID``); a warm executor, forked from the fork server,
+    shows the server's environment and command line, and papermill moves it to the
+    workspace, but it writes its log into the run folder (and holds its lock).
+    """
+    me = os.getpid()
+    folder = str(run_dir)
+    inside = folder + os.sep
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if proc.pid == me:
+            continue
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            ours = proc.environ().get("NBP_RUN_ID") == run_id or proc.cwd() == folder
+            if not ours and "multiprocessing.forkserver" in " ".join(proc.info["cmdline"] or []):
+                ours = any(f.path.startswith(inside) for f in proc.open_files())
+            if ours:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def kill_leftovers(run_id: str, run_dir: Path) -> None:
+    """Kill every process of a run that outlived its executor (e.g. a kernel)."""
+    victims = run_processes(run_id, run_dir)
+    for proc in victims:
+        with suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(victims, timeout=5)
+
+
+def _lock_free(run_dir: Path) -> bool:
+    """Whether no executor holds the run's lock (taking it for an instant)."""
+    try:
+        fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return True  # no folder: no executor ever started
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # also releases the lock
+    return True
+
+
+def stop_run(run_id: str, run_dir: Path, timeout: float = 30.0) -> None:
+    """Make sure no process of a run lives or starts any more (settling it elsewhere).
+
+    Drops ``abandoned`` into the run folder first, so that an executor that has not
+    taken its lock yet gives up when it does; then kills the executor holding the
+    lock (with its kernel) until the lock is free, and whatever is left of the run.
+    """
+    if run_dir.is_dir():
+        with suppress(OSError):
+            (run_dir / ABANDONED_FILE).touch()
+    deadline = time.monotonic() + timeout
+    while not _lock_free(run_dir) and time.monotonic() < deadline:
+        pid = read_pid(run_dir)
+        if pid is not None:
+            _kill_tree(pid)
+        else:
+            time.sleep(POLL_SECONDS / 2)  # it has the lock but not written its pid yet
+    pid = read_pid(run_dir)
+    if pid is not None:
+        _kill_tree(pid)
+    kill_leftovers(run_id, run_dir)
 
 
 def supervise(spec: RunSpec, warm: bool = False) -> dict[str, Any]:
@@ -187,6 +283,7 @@ def supervise(spec: RunSpec, warm: bool = False) -> dict[str, Any]:
                 "failed_cell": None,
             }
     outcome["exit_code"] = proc.poll()
+    kill_leftovers(spec.run_id, run_dir)  # a kernel whose executor was killed, say
     return outcome
 
 
@@ -212,6 +309,13 @@ class LocalBackend:
     def __init__(self, concurrency: int = 2, warm: bool = True) -> None:
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="run")
         self.warm = warm
+        if warm:
+            # Start the fork server now, from this (long-lived) thread: it imports
+            # papermill while the scheduler starts, and dies with this thread.
+            from multiprocessing import forkserver
+
+            _warm_context()
+            forkserver.ensure_running()
 
     def submit(self, spec: RunSpec) -> Future[dict[str, Any]]:  # noqa: D102
         return self.pool.submit(supervise, spec, self.warm)

@@ -4,12 +4,16 @@ The run folder holds ``run.json`` (kernel, working directory), ``parameters.json
 and ``input.ipynb``; this writes ``output.ipynb`` (also when a cell fails: papermill
 saves it first), ``progress.json`` (cell i of n, rewritten as cells start) and
 ``result.json`` (status, error, failing cell). Output of the cells goes to the
-log through standard output. Timeouts and cancellation are the supervisor's
-(see :mod:`nbplatform_jobs.backends`): it kills this process and its kernel.
+log through standard output. While it lives it holds a lock on
+``executor.lock`` and it does not start when the folder holds ``abandoned``
+(the run was settled without it: see :func:`nbplatform_jobs.backends.stop_run`).
+Timeouts and cancellation are the supervisor's (see
+:mod:`nbplatform_jobs.backends`): it kills this process and its kernel.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -65,8 +69,39 @@ def _failed_cell(output: Path, fallback: int) -> int:
     return fallback
 
 
+#: The executor's lock on its run folder, held until the process ends.
+_LOCK: int | None = None
+
+
+def _claim(run_dir: Path) -> str | None:
+    """Take the run folder's lock and record this process; say why not if it cannot."""
+    global _LOCK
+    from .backends import ABANDONED_FILE, LOCK_FILE, write_pid
+
+    fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return "another executor runs this run"
+    if (run_dir / ABANDONED_FILE).exists():
+        os.close(fd)
+        return "this run was settled without its executor"
+    _LOCK = fd  # not inherited by the kernel (descriptors are close-on-exec)
+    write_pid(run_dir, os.getpid())
+    return None
+
+
 def execute(run_dir: Path) -> dict[str, Any]:
-    """Run the notebook of ``run_dir`` and return (and write) its result."""
+    """Run the notebook of ``run_dir`` and return (and write) its result.
+
+    Returns a failed result without executing anything, and without writing
+    ``result.json``, when the run was abandoned or another executor runs it.
+    """
+    refused = _claim(run_dir)
+    if refused is not None:
+        print(f"Not executing: {refused}.", flush=True)
+        return {"status": "failed", "error": f"Not executed: {refused}.", "failed_cell": None}
     import papermill
     from papermill.engines import papermill_engines
     from papermill.exceptions import PapermillExecutionError

@@ -18,6 +18,19 @@ from .workspace import resolve_notebook, workspace_dir
 _PRIVATE = ("JUPYTERHUB_", "NBP_SMTP_", "MLFLOW_TRACKING_TOKEN", "NBP_TOKEN")
 
 
+def _atomic_copy(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` so that ``target`` is never half written."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def _atomic_write(target: Path, text: str) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, target)
+
+
 def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -> Path:
     """Fill the run folder: ``input.ipynb``, ``parameters.json``, ``run.json``.
 
@@ -33,13 +46,13 @@ def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -
     source = run.get("source_run_id")
     previous = settings.run_dir(job["id"], source) / "input.ipynb" if source else None
     if previous is not None and previous.is_file():
-        shutil.copyfile(previous, run_dir / "input.ipynb")
+        _atomic_copy(previous, run_dir / "input.ipynb")
     else:
-        shutil.copyfile(
+        _atomic_copy(
             resolve_notebook(settings.home, job["owner"], job["notebook"]),
             run_dir / "input.ipynb",
         )
-    (run_dir / "parameters.json").write_text(json.dumps(run["parameters"]))
+    _atomic_write(run_dir / "parameters.json", json.dumps(run["parameters"]))
     spec = {
         "kernel": kernel_for_profile(job["profile"]),
         "cwd": str(workspace_dir(settings.home, job["owner"])),
@@ -48,7 +61,7 @@ def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -
         "run_id": run["id"],
         "attempt": run["attempt"],
     }
-    (run_dir / "run.json").write_text(json.dumps(spec, indent=2))
+    _atomic_write(run_dir / "run.json", json.dumps(spec, indent=2))
     return run_dir
 
 
@@ -110,4 +123,5 @@ def prepare(
         run_dir=str(run_dir),
         env=run_env(job, run, token, platform_url),
         timeout=float(job["timeout_seconds"]),
+        token_id=getattr(token, "id", None),
     )

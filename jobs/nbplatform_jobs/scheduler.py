@@ -18,26 +18,43 @@ Policy, in one place:
   killed): a run whose executor finished meanwhile gets its recorded result;
   otherwise its executor and kernel are killed and the run is marked failed
   ("interrupted") and retried by its policy.
+* Several schedulers (replicas, or a hub restarted while the old scheduler still
+  runs) may share one database. A queued run is claimed by one atomic
+  ``UPDATE ... WHERE status = 'queued'`` that also checks the job's
+  ``max_concurrent_runs`` against every replica's running runs, and records the
+  claiming scheduler's pid in ``pid``; two replicas firing the same time both try
+  to insert it, and the unique key lets one win. Only runs whose claimant is dead
+  (no such process, a zombie, or a pid recycled since the claim) are settled as
+  interrupted, at start and every few seconds after, so a replica never kills
+  another's runs, and the runs of one that died are settled by the others. A
+  run's end is recorded only by its claimant (``UPDATE ... WHERE status =
+  'running' AND pid = claimant``), so it is recorded once. Interval triggers count
+  from the definition's ``updated_at``, so every replica computes the same fire
+  times. Replicas must share a machine (pids are this machine's).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
+import time
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psutil
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from nbplatform.errors import NbplatformError
 
 from . import store
-from .backends import Backend, _kill_tree, read_pid
+from .backends import Backend, stop_run
 from .notify import notify_failure
 from .runfiles import prepare
 from .schema import job_runs, jobs
@@ -47,6 +64,50 @@ from .triggers import make_trigger
 log = logging.getLogger("nbplatform.jobs")
 
 HEARTBEAT_SECONDS = 5.0
+#: How often runs of dead schedulers are looked for (besides at start).
+RECOVER_SECONDS = 2.0
+#: Slack between a claimant's start and its claim (clock granularity).
+_CLAIM_SLACK_SECONDS = 1.0
+#: ``finish``'s default claimant: this scheduler.
+_MINE = object()
+
+
+def claimant_alive(pid: int | None, claimed_at: datetime | None) -> bool:
+    """Whether the scheduler that claimed a run (``pid`` at ``claimed_at``) still lives.
+
+    Args:
+        pid: The claimant's pid (``job_runs.pid``).
+        claimed_at: When it claimed the run (``job_runs.started_at``, naive UTC).
+
+    Returns:
+        ``False`` when no such process exists, it is a zombie, or the pid belongs to
+        a process started after the claim (recycled).
+    """
+    if pid is None or claimed_at is None:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = proc.create_time()
+    except psutil.Error:
+        return False
+    return created <= claimed_at.replace(tzinfo=UTC).timestamp() + _CLAIM_SLACK_SECONDS
+
+
+def _anchored(trigger: Any, updated_at: datetime | None) -> Any:
+    """An interval trigger counting from the definition's last change.
+
+    Every replica (and every restart) then computes the same fire times; cron
+    triggers are the same everywhere already.
+    """
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if not isinstance(trigger, IntervalTrigger) or updated_at is None:
+        return trigger
+    interval = trigger.interval
+    start = updated_at.replace(tzinfo=UTC) + interval
+    return IntervalTrigger(seconds=interval.total_seconds(), start_date=start, timezone=UTC)
 
 
 def fire(job_id: str) -> None:
@@ -94,6 +155,8 @@ class Scheduler:
         self.revisions: dict[str, int] = {}
         self._fingerprint: Any = None
         self._last_heartbeat = 0.0
+        self._last_recover = 0.0
+        self.pid = os.getpid()
         self.aps: Any = None
 
     # Triggers -------------------------------------------------------------
@@ -131,9 +194,20 @@ class Scheduler:
             log.warning("job %s: fire time %s missed by %.0f s, skipped", event.job_id, when, late)
             return
         scheduled = when.astimezone(UTC).replace(tzinfo=None)
+        for attempt in range(5):  # a busy database must not lose the fire time
+            try:
+                self._queue_scheduled(event.job_id, scheduled)
+                return
+            except OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    def _queue_scheduled(self, job_id: str, scheduled: datetime) -> None:
+        """Queue the run of one fire time; a replica that queued it first wins."""
         with self.engine.begin() as conn:
             try:
-                job = store.get_job(conn, event.job_id)
+                job = store.get_job(conn, job_id)
             except NbplatformError:
                 return
             if not job["active"]:
@@ -160,9 +234,9 @@ class Scheduler:
                     jobs.c.cron,
                     jobs.c.timezone,
                     jobs.c.interval_seconds,
+                    jobs.c.updated_at,
                 )
             ).all()
-        self._fingerprint = fingerprint
         seen = set()
         for row in rows:
             seen.add(row.id)
@@ -172,12 +246,18 @@ class Scheduler:
                     trigger = make_trigger(row.cron, row.timezone, row.interval_seconds)
                 except NbplatformError as e:
                     log.warning("job %s: %s", row.id, e.message)
+                else:
+                    trigger = _anchored(trigger, row.updated_at)
             known = self.revisions.get(row.id)
             if trigger is None:
                 if known is not None:
                     self._remove(row.id)
                 continue
             if known == row.revision:
+                continue
+            stored = self.aps.get_job(row.id)
+            if stored is not None and stored.name == f"r{row.revision}":
+                self.revisions[row.id] = row.revision  # another replica added it
                 continue
             if known is not None:
                 self._remove(row.id)
@@ -192,6 +272,7 @@ class Scheduler:
             self.revisions[row.id] = row.revision
         for job_id in set(self.revisions) - seen:
             self._remove(job_id)
+        self._fingerprint = fingerprint  # only now: a failed pass is tried again
 
     def _remove(self, job_id: str) -> None:
         from apscheduler.jobstores.base import JobLookupError
@@ -216,41 +297,76 @@ class Scheduler:
                 .limit(100)
             )
             queued = conn.execute(query).all()
-        per_job: dict[str, int] = {}
-        for active in self.active.values():
-            per_job[active.job_id] = per_job.get(active.job_id, 0) + 1
+        full: set[str] = set()
         for run_id, job_id in queued:
             if free <= 0:
                 break
-            with self.engine.begin() as conn:
-                job = store.get_job(conn, job_id)
-                if per_job.get(job_id, 0) >= job["max_concurrent_runs"]:
-                    continue
-                claimed = conn.execute(
-                    job_runs.update()
-                    .where(job_runs.c.id == run_id, job_runs.c.status == "queued")
-                    .values(
-                        status="running",
-                        started_at=store.utcnow(),
-                        heartbeat_at=store.utcnow(),
-                        backend=self.backend.name,
-                    )
-                ).rowcount
-                run = store.get_run(conn, run_id)
-            if not claimed:
+            if job_id in full:
                 continue
+            claimed = self._claim(run_id, job_id)
+            if claimed is None:
+                full.add(job_id)  # at its limit (or the run went elsewhere): next job
+                continue
+            job, run = claimed
             try:
                 spec = prepare(
                     self.settings, job, run, self.hub_api_url, self.service_token, self.platform_url
                 )
-            except NbplatformError as e:
-                self.finish(run_id, {"status": "failed", "error": e.message, "failed_cell": None})
+                if spec.token_id:
+                    with self.engine.begin() as conn:
+                        store.update_run(conn, run_id, token_id=spec.token_id)
+                future = self.backend.submit(spec)
+            except Exception as e:  # noqa: BLE001 - never leave a claimed run behind
+                error = e.message if isinstance(e, NbplatformError) else f"{type(e).__name__}: {e}"
+                log.warning("run %s could not start: %s", run_id, error)
+                self.finish(run_id, {"status": "failed", "error": error, "failed_cell": None})
                 continue
-            future = self.backend.submit(spec)
             self.active[run_id] = Active(run_id, job_id, future, Path(spec.run_dir))
-            per_job[job_id] = per_job.get(job_id, 0) + 1
             free -= 1
             log.info("run %s of job %s started (attempt %s)", run_id, job["name"], run["attempt"])
+
+    def _claim(self, run_id: str, job_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Claim a queued run for this scheduler, atomically, within its job's limit.
+
+        Returns:
+            The job and the claimed run, or ``None`` when another replica claimed
+            it first, or the job already runs ``max_concurrent_runs`` runs (on any
+            replica), or it was deleted.
+        """
+        others = job_runs.alias("others")
+        with self.engine.begin() as conn:
+            try:
+                job = store.get_job(conn, job_id)
+            except NbplatformError:
+                return None
+            # PostgreSQL: replicas claiming runs of one job take turns (no-op on SQLite,
+            # where the UPDATE below is atomic by itself).
+            conn.execute(sa.select(jobs.c.id).where(jobs.c.id == job_id).with_for_update())
+            running = (
+                sa.select(sa.func.count())
+                .select_from(others)
+                .where(others.c.job_id == job_id, others.c.status == "running")
+                .scalar_subquery()
+            )
+            now = store.utcnow()
+            claimed = conn.execute(
+                job_runs.update()
+                .where(
+                    job_runs.c.id == run_id,
+                    job_runs.c.status == "queued",
+                    running < job["max_concurrent_runs"],
+                )
+                .values(
+                    status="running",
+                    started_at=now,
+                    heartbeat_at=now,
+                    pid=self.pid,
+                    backend=self.backend.name,
+                )
+            ).rowcount
+            if not claimed:
+                return None
+            return job, store.get_run(conn, run_id)
 
     def collect(self) -> None:
         """Forward cancellations to running runs and record the ones that ended."""
@@ -288,23 +404,46 @@ class Scheduler:
         if not force and now - self._last_heartbeat < HEARTBEAT_SECONDS:
             return
         self._last_heartbeat = now
+        if not self.active:
+            return
         with self.engine.begin() as conn:
-            for active in self.active.values():
-                pid = read_pid(active.run_dir)
-                store.update_run(conn, active.run_id, heartbeat_at=store.utcnow(), pid=pid)
-
-    def finish(self, run_id: str, outcome: dict[str, Any]) -> None:
-        """Record a run's end; queue its retry or send its failure notices."""
-        status = outcome["status"]
-        with self.engine.begin() as conn:
-            store.update_run(
-                conn,
-                run_id,
-                status=status,
-                ended_at=store.utcnow(),
-                error=outcome.get("error"),
-                failed_cell=outcome.get("failed_cell"),
+            conn.execute(
+                job_runs.update()
+                .where(job_runs.c.id.in_(list(self.active)), job_runs.c.pid == self.pid)
+                .values(heartbeat_at=store.utcnow())
             )
+
+    def finish(self, run_id: str, outcome: dict[str, Any], claimant: Any = _MINE) -> bool:
+        """Record a run's end; queue its retry or send its failure notices.
+
+        Args:
+            run_id: The run.
+            outcome: ``status``, ``error``, ``failed_cell``.
+            claimant: The pid of the scheduler that claimed the run (this one's by
+                default; ``None`` for a run left without one).
+
+        Returns:
+            Whether this call recorded the end: ``False`` when the run was no longer
+            running under that claimant (another scheduler settled it, or it was
+            deleted), in which case nothing is queued or sent.
+        """
+        status = outcome["status"]
+        claimant = self.pid if claimant is _MINE else claimant
+        by = job_runs.c.pid.is_(None) if claimant is None else job_runs.c.pid == claimant
+        with self.engine.begin() as conn:
+            ended = conn.execute(
+                job_runs.update()
+                .where(job_runs.c.id == run_id, job_runs.c.status == "running", by)
+                .values(
+                    status=status,
+                    ended_at=store.utcnow(),
+                    error=outcome.get("error"),
+                    failed_cell=outcome.get("failed_cell"),
+                )
+            ).rowcount
+            if not ended:
+                log.info("run %s was settled elsewhere; %s not recorded", run_id, status)
+                return False
             run = store.get_run(conn, run_id)
             job = store.get_job(conn, run["job_id"])
             retry = None
@@ -330,20 +469,31 @@ class Scheduler:
                 args=(self.settings, job, run, self.platform_url),
                 daemon=True,
             ).start()
+        return True
 
-    def recover(self) -> None:
-        """Settle runs left ``running`` by a scheduler that was killed."""
+    def recover(self, mine: bool = False) -> None:
+        """Settle runs left ``running`` by a scheduler that died.
+
+        Runs claimed by a live scheduler (another replica, or this one) are left
+        alone; with ``mine``, this one's are settled too (it is stopping).
+        """
         import json
 
+        self._last_recover = time.monotonic()
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(job_runs.c.id, job_runs.c.job_id).where(job_runs.c.status == "running")
+                sa.select(
+                    job_runs.c.id, job_runs.c.job_id, job_runs.c.pid, job_runs.c.started_at
+                ).where(job_runs.c.status == "running")
             ).all()
-        for run_id, job_id in rows:
+        for run_id, job_id, claimant, claimed_at in rows:
+            if claimant == self.pid:
+                if not mine:
+                    continue
+            elif claimant_alive(claimant, claimed_at):
+                continue
             run_dir = self.settings.run_dir(job_id, run_id)
-            pid = read_pid(run_dir)
-            if pid is not None:
-                _kill_tree(pid)
+            stop_run(run_id, run_dir)
             try:
                 outcome = json.loads((run_dir / "result.json").read_text())
             except (OSError, ValueError):
@@ -352,23 +502,23 @@ class Scheduler:
                     "error": "Interrupted: the scheduler stopped while this run was running.",
                     "failed_cell": None,
                 }
-            log.warning("run %s was interrupted: %s", run_id, outcome["status"])
-            self.finish(run_id, outcome)
+            if self.finish(run_id, outcome, claimant):
+                log.warning("run %s was interrupted: %s", run_id, outcome["status"])
 
     def stop(self) -> None:
         """Stop triggers; interrupt running runs (they are settled as after a crash)."""
         if self.aps is not None:
             self.aps.shutdown(wait=False)
         for active in self.active.values():
-            pid = read_pid(active.run_dir)
-            if pid is not None:
-                _kill_tree(pid)
+            stop_run(active.run_id, active.run_dir)
         self.active.clear()
-        self.recover()
+        self.recover(mine=True)
         self.backend.close()
 
     def tick(self) -> None:
-        """One pass of the loop: definitions, outcomes, dispatch."""
+        """One pass of the loop: definitions, outcomes, dispatch, runs of dead replicas."""
         self.sync_definitions()
         self.collect()
         self.dispatch()
+        if time.monotonic() - self._last_recover >= RECOVER_SECONDS:
+            self.recover()
