@@ -3,8 +3,9 @@
 ``registry_list``: list every registered model (``--models`` × ``--versions``;
 the issue's figure is 1,000 × 5) page by page (100 a page) through the platform
 service's ``api/models`` (the Models panel's source, through the public proxy,
-token-checked) vs ``MlflowClient.search_registered_models`` straight against the
-loopback MLflow server. ``registry_log_model``: ``mlflow.sklearn.log_model`` of a
+token-checked) vs ``MlflowClient.search_registered_models`` straight against a
+bare MLflow server on a loopback port over the same store (the platform's own
+listens only on its Unix socket). ``registry_log_model``: ``mlflow.sklearn.log_model`` of a
 small model through the gateway (what a kernel does) vs directly against MLflow.
 Turns alternate so that both sides see the same machine state. Goals: list
 ratio ≤ 1.5, log_model ratio ≤ 1.2. ``ratio`` in the JSON line is the list p50 ratio.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +27,42 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 import benchlib  # noqa: E402
+
+
+def _bare_mlflow(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A plain ``mlflow server`` on a loopback port over the platform's own MLflow store.
+
+    The platform's MLflow listens only on its Unix socket; the bare side of the
+    comparison is this second server of the same version on the same database and
+    artifacts, which clients reach directly.
+    """
+    port = benchlib.harness().free_port()
+    store = home / "mlflow"
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            f"--backend-store-uri=sqlite:///{store / 'mlflow.db'}",
+            f"--artifacts-destination={store / 'artifacts'}",
+            "--serve-artifacts",
+            "--workers=1",
+        ],
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/health", timeout=2).ok:
+                return proc, url
+        except requests.RequestException:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the bare MLflow server did not start")
 
 
 def _populate(mlflow_url: str, models: int, versions: int) -> None:
@@ -102,7 +140,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="nbp-bench-registry-") as home:
         platform = h.Platform(h.platform_env(Path(home))).start()
         try:
-            mlflow_url = f"http://127.0.0.1:{platform.env['NBP_MLFLOW_PORT']}"
+            bare_server, mlflow_url = _bare_mlflow(platform.home)
             token = platform.create_user("bench-ds", "data-scientist")
             t0 = time.perf_counter()
             _populate(mlflow_url, args.models, args.versions)
@@ -130,6 +168,9 @@ def main() -> int:
                 log_bare.append(_log_model(mlflow_url, None))
             peak = benchlib.tree_rss_mb(platform.proc.pid)
         finally:
+            if "bare_server" in locals():
+                bare_server.terminate()
+                bare_server.wait(30)
             platform.stop()
     o, b = benchlib.summary(ours), benchlib.summary(bare)
     lo, lb = benchlib.summary(log_ours), benchlib.summary(log_bare)

@@ -45,7 +45,6 @@ def platform_env(home: Path, **overrides: str) -> dict[str, str]:
             "NBP_HUB_PORT": str(free_port()),
             "NBP_PROXY_API_PORT": str(free_port()),
             "NBP_SERVICE_PORT": str(free_port()),
-            "NBP_MLFLOW_PORT": str(free_port()),
             "NBP_SCHEDULER_PORT": str(free_port()),
             "NBP_ADMIN_TOKEN": secrets.token_hex(24),
             "NBP_ADMIN_PASSWORD": "admin-" + secrets.token_hex(8),
@@ -83,7 +82,7 @@ class Platform:
         return self.env["NBP_ADMIN_PASSWORD"]
 
     # Lifecycle -------------------------------------------------------------
-    def start(self, timeout: float = 120) -> Platform:
+    def start(self, timeout: float = 300) -> Platform:
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_path = self.home / f"up-{uuid.uuid4().hex[:6]}.log"
         log = self.log_path.open("wb")
@@ -268,8 +267,11 @@ class Platform:
         ws = websocket.create_connection(
             f"ws://127.0.0.1:{self.env['NBP_PORT']}/user/{user}/api/kernels/{kernel_id}/channels",
             header=[f"Authorization: token {token}"],
-            timeout=5,
+            # The handshake completes once the new kernel answers kernel_info: seconds
+            # on a loaded machine.
+            timeout=120,
         )
+        ws.settimeout(5)
         msg_id = uuid.uuid4().hex
         ws.send(
             json.dumps(

@@ -9,10 +9,12 @@ them twice gives the same result. :func:`configure` applies them all;
 from __future__ import annotations
 
 import os
+import shlex
 from typing import Any
 
 from .profiles import default_profiles_path, load_profiles
 from .roles import CUSTOM_SCOPES, ROLE_NAMES, platform_roles, server_role
+from .service.mlflow_transport import SOCKET_HOST
 from .settings import Settings, ensure_admin_password
 
 PLATFORM_SERVICE = "platform"
@@ -115,7 +117,7 @@ def update_services(c: Any, settings: Settings) -> None:
     env = {
         "NBP_HOME": str(settings.home),
         "NBP_PROFILES": str(settings.profiles_path or default_profiles_path()),
-        "NBP_MLFLOW_URL": settings.mlflow_url,
+        "NBP_MLFLOW_SOCKET": str(settings.mlflow_socket),
         "NBP_PROTECTED_ALIASES": ",".join(settings.protected_aliases),
         "PATH": os.environ.get("PATH", ""),
     }
@@ -145,12 +147,14 @@ def update_services(c: Any, settings: Settings) -> None:
 
 
 def mlflow_service(settings: Settings) -> dict[str, Any]:
-    """The MLflow tracking server: hub-managed, loopback only, never proxied.
+    """The MLflow tracking server: hub-managed, on a Unix socket, never proxied.
 
-    It has no ``url``, so the hub gives it no route: clients reach it only through
-    the platform service's authenticated gateway (``/services/platform/mlflow/``).
-    Artifacts are served by MLflow itself (``--serve-artifacts``), so clients never
-    touch the artifact store.
+    It has no ``url``, so the hub gives it no route, and it listens on no port:
+    uvicorn binds ``NBP_HOME/run/mlflow.sock`` in a folder only the hub's user may
+    enter, so local processes (users' kernels) cannot reach it; the platform
+    service's authenticated gateway (``/services/platform/mlflow/``) is the only
+    way in. Artifacts are served by MLflow itself (``--serve-artifacts``), so
+    clients never touch the artifact store.
 
     Args:
         settings: The platform settings.
@@ -158,19 +162,17 @@ def mlflow_service(settings: Settings) -> dict[str, Any]:
     Returns:
         A ``c.JupyterHub.services`` entry.
     """
-    hosts = f"127.0.0.1:{settings.mlflow_port},localhost:{settings.mlflow_port}"
     return {
         "name": MLFLOW_SERVICE,
         "command": [
             os.path.join(os.path.dirname(settings.python), "mlflow"),
             "server",
-            "--host=127.0.0.1",
-            f"--port={settings.mlflow_port}",
+            f"--uvicorn-opts=--uds {shlex.quote(str(settings.mlflow_socket))}",
             f"--backend-store-uri={settings.mlflow_store_uri}",
             f"--artifacts-destination={settings.mlflow_artifacts_destination}",
             "--serve-artifacts",
             "--workers=1",
-            f"--allowed-hosts={hosts}",
+            f"--allowed-hosts={SOCKET_HOST}",
         ],
         "cwd": str(settings.mlflow_dir),
         # MLflow's GenAI job runner (prompt optimisation) starts eight worker

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import os
 import re
 import shutil
 import socket
@@ -66,8 +65,8 @@ def check_proxy(settings: Settings) -> None:
     Raises:
         ConfigurationError: It is missing.
     """
-    command = settings.proxy_command[0]
-    if not os.access(command, os.X_OK):
+    command = settings.proxy_executable
+    if not command.is_file():
         raise ConfigurationError(
             f"configurable-http-proxy is not installed at {command}: run 'make up' "
             "(it runs 'npm install' in the repository)."
@@ -98,7 +97,6 @@ def check_ports(settings: Settings) -> None:
         ("NBP_HUB_PORT", "127.0.0.1", settings.hub_port),
         ("NBP_PROXY_API_PORT", "127.0.0.1", settings.proxy_api_port),
         ("NBP_SERVICE_PORT", "127.0.0.1", settings.service_port),
-        ("NBP_MLFLOW_PORT", "127.0.0.1", settings.mlflow_port),
         ("NBP_SCHEDULER_PORT", "127.0.0.1", settings.scheduler_port),
     ]
     for variable, host, port in ports:

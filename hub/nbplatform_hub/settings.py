@@ -6,9 +6,11 @@ resets the platform.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +47,6 @@ class Settings:
         hub_port: ``NBP_HUB_PORT``, the hub's own port (loopback).
         proxy_api_port: ``NBP_PROXY_API_PORT``, the proxy's REST API port (loopback).
         service_port: ``NBP_SERVICE_PORT``, the platform service's port (loopback).
-        mlflow_port: ``NBP_MLFLOW_PORT``, the MLflow server's port (loopback only).
         scheduler_port: ``NBP_SCHEDULER_PORT``, the job scheduler's port (loopback only).
         admin_users: ``NBP_ADMIN_USERS``, comma-separated first admins.
         admin_password: ``NBP_ADMIN_PASSWORD``; generated on first start when unset.
@@ -71,7 +72,6 @@ class Settings:
     hub_port: int = 8081
     proxy_api_port: int = 8001
     service_port: int = 8090
-    mlflow_port: int = 8092
     scheduler_port: int = 8093
     admin_users: list[str] = field(default_factory=lambda: ["admin"])
     admin_password: str | None = None
@@ -132,7 +132,6 @@ class Settings:
             hub_port=_int(env, "NBP_HUB_PORT", 8081),
             proxy_api_port=_int(env, "NBP_PROXY_API_PORT", 8001),
             service_port=_int(env, "NBP_SERVICE_PORT", 8090),
-            mlflow_port=_int(env, "NBP_MLFLOW_PORT", 8092),
             scheduler_port=_int(env, "NBP_SCHEDULER_PORT", 8093),
             admin_users=admins,
             admin_password=env.get("NBP_ADMIN_PASSWORD") or None,
@@ -185,9 +184,23 @@ class Settings:
         return self.mlflow_artifacts or str(self.mlflow_dir / "artifacts")
 
     @property
-    def mlflow_url(self) -> str:
-        """The MLflow server on loopback (only the platform service talks to it)."""
-        return f"http://127.0.0.1:{self.mlflow_port}"
+    def run_dir(self) -> Path:
+        """Sockets of internal servers (mode 0700: only the hub's user may connect)."""
+        return self.home / "run"
+
+    @property
+    def mlflow_socket(self) -> Path:
+        """The MLflow server's Unix socket (only the platform service connects to it).
+
+        Under ``NBP_HOME/run``; where that path is longer than a socket address may be
+        (about 100 bytes), under a 0700 folder in the system's temporary directory,
+        named after ``NBP_HOME``.
+        """
+        path = self.run_dir / "mlflow.sock"
+        if len(os.fsencode(path)) <= 100:
+            return path
+        digest = hashlib.sha256(os.fsencode(self.home)).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"nbplatform-{os.getuid()}-{digest}" / "mlflow.sock"
 
     @property
     def admin_password_file(self) -> Path:
@@ -205,9 +218,33 @@ class Settings:
         return f"http://127.0.0.1:{self.service_port}/services/platform/"
 
     @property
+    def proxy_executable(self) -> Path:
+        """configurable-http-proxy as installed in the repository's ``node_modules``."""
+        return (
+            REPO_ROOT
+            / "node_modules"
+            / "configurable-http-proxy"
+            / "bin"
+            / "configurable-http-proxy"
+        )
+
+    @property
     def proxy_command(self) -> list[str]:
-        """The configurable-http-proxy installed in the repository's ``node_modules``."""
-        return [str(REPO_ROOT / "node_modules" / ".bin" / "configurable-http-proxy")]
+        """configurable-http-proxy, run by Node with the platform's strict-path preload.
+
+        ``proxy/strict-paths.mjs`` answers 400 to paths that are not valid
+        percent-encoded UTF-8, which the proxy itself would answer with a 500, and
+        414 to URLs over 16 KB, read whole (hence the larger header limit) so that
+        the answer reaches the client instead of a reset connection.
+        """
+        preload = Path(__file__).resolve().parent / "proxy" / "strict-paths.mjs"
+        return [
+            "node",
+            "--max-http-header-size=262144",
+            "--import",
+            preload.as_uri(),
+            str(self.proxy_executable),
+        ]
 
     def make_dirs(self) -> None:
         """Create the folders under ``NBP_HOME`` (``0700`` for secrets)."""
@@ -218,9 +255,12 @@ class Settings:
             self.platform_dir,
             self.logs_dir,
             self.mlflow_dir,
+            self.run_dir,
+            self.mlflow_socket.parent,
         ):
             path.mkdir(parents=True, exist_ok=True)
-        self.hub_dir.chmod(0o700)
+        for private in (self.hub_dir, self.run_dir, self.mlflow_socket.parent):
+            private.chmod(0o700)
 
 
 def ensure_admin_password(settings: Settings) -> tuple[str, bool]:

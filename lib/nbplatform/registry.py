@@ -131,7 +131,8 @@ def log_model(
         example = _as_numpy(X_example) if flavor == "pytorch" else X_example
         signature = infer_signature(example, _predict(model, flavor, example))
     started = mlflow.active_run() is None
-    run = mlflow.start_run() if started else mlflow.active_run()
+    if started:
+        mlflow.start_run()
     try:
         if params:
             mlflow.log_params(dict(params))
@@ -149,28 +150,10 @@ def log_model(
         )
         if register and description and info.registered_model_version is not None:
             _client().update_model_version(name, info.registered_model_version, description)
-        if register and info.registered_model_version is not None:
-            _tag_version(name, str(info.registered_model_version), run.info.run_id)
     finally:
         if started:
             mlflow.end_run()
     return info
-
-
-def _tag_version(name: str, version: str, run_id: str) -> None:
-    """Copy the run's lineage tags onto the model version (notebook, user, job)."""
-    client = _client()
-    run_tags = client.get_run(run_id).data.tags
-    for key in (
-        "nbp.notebook",
-        "nbp.user",
-        "nbp.profile",
-        "nbp.job_id",
-        "nbp.job_run_id",
-        "mlflow.source.git.commit",
-    ):
-        if key in run_tags:
-            client.set_model_version_tag(name, version, key, run_tags[key])
 
 
 def register_model(model_uri: str, name: str, tags: Mapping[str, str] | None = None) -> Any:
@@ -325,3 +308,64 @@ __all__ = [
     "rollback",
     "search_models",
 ]
+
+
+def _permissions_path(name: str | None, experiment_id: str | None) -> str:
+    from urllib.parse import quote
+
+    if (name is None) == (experiment_id is None):
+        raise InvalidParameterError("Name a registered model or give an experiment_id, not both.")
+    if name is not None:
+        return f"api/permissions/registered-models/{quote(name, safe='')}"
+    return f"api/permissions/experiments/{quote(str(experiment_id), safe='')}"
+
+
+def get_permissions(name: str | None = None, *, experiment_id: str | None = None) -> dict[str, Any]:
+    """Return the owner and the grants of a registered model (or an experiment).
+
+    Returns:
+        ``{"owner", "grants", "may_edit", "may_manage", "my_permission"}``.
+    """
+    return PlatformClient().request("GET", _permissions_path(name, experiment_id))
+
+
+def grant(
+    name: str | None = None,
+    *,
+    experiment_id: str | None = None,
+    user: str | None = None,
+    group: str | None = None,
+    permission: str = "EDIT",
+) -> dict[str, Any]:
+    """Let a user or a group read, edit or manage your registered model (or experiment).
+
+    Others in the team read everything already; ``EDIT`` lets them register
+    versions, tag and set unprotected aliases (on an experiment: start and change
+    runs in it), ``MANAGE`` also grant and delete. Needs ``MANAGE`` yourself.
+
+    Example:
+        >>> nbp.registry.grant("churn", user="bob", permission="EDIT")
+        >>> nbp.registry.grant(experiment_id="3", group="data-scientist")
+
+    Returns:
+        The permissions after the change (as :func:`get_permissions`).
+    """
+    body: dict[str, Any] = {"permission": permission.upper()}
+    body.update({"user": user} if user is not None else {"group": group})
+    return PlatformClient().request("POST", _permissions_path(name, experiment_id), json=body)
+
+
+def revoke(
+    name: str | None = None,
+    *,
+    experiment_id: str | None = None,
+    user: str | None = None,
+    group: str | None = None,
+) -> dict[str, Any]:
+    """Take back what :func:`grant` gave a user or a group.
+
+    Returns:
+        The permissions after the change (as :func:`get_permissions`).
+    """
+    body = {"user": user} if user is not None else {"group": group}
+    return PlatformClient().request("DELETE", _permissions_path(name, experiment_id), json=body)

@@ -164,6 +164,10 @@ print(json.dumps({{"version": info.registered_model_version, "request": req["id"
         version.wait_for(state="visible")
         assert version.get_by_test_id("nbp-version-description").inner_text() == XSS
         assert version.get_by_test_id("nbp-lineage-path").inner_text() == "train.ipynb"
+        # Who owns it and who may change it (the admin sees their own MANAGE).
+        assert item.get_by_test_id("nbp-model-owner").inner_text() == f"owner {ds}"
+        assert ds in item.get_by_test_id("nbp-model-editors").inner_text()
+        assert item.get_by_test_id("nbp-model-my-permission").inner_text() == "you: MANAGE"
         promotion = item.locator(
             f"[data-testid=nbp-promotion][data-promotion-id='{registered['request']}']"
         )

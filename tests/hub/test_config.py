@@ -25,15 +25,27 @@ def test_configure_sets_every_piece(settings):
     assert c.PlatformAuthenticator.admin_password == "pw-123456"
     services = {s["name"]: s for s in c.JupyterHub.services}
     assert {"platform", "idle-culler", "mlflow"} <= set(services)
-    # MLflow: loopback only, never routed by the proxy, reached through the gateway.
+    # MLflow: on a Unix socket only, never routed by the proxy, reached through the gateway.
     assert "url" not in services["mlflow"]
-    assert f"--port={settings.mlflow_port}" in services["mlflow"]["command"]
-    assert "--host=127.0.0.1" in services["mlflow"]["command"]
-    assert services["platform"]["environment"]["NBP_MLFLOW_URL"] == settings.mlflow_url
+    command = services["mlflow"]["command"]
+    assert f"--uvicorn-opts=--uds {settings.mlflow_socket}" in command
+    assert not any(arg.startswith(("--port", "--host")) for arg in command)
+    assert services["platform"]["environment"]["NBP_MLFLOW_SOCKET"] == str(settings.mlflow_socket)
+    assert settings.mlflow_socket.parent == settings.home / "run"
+
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert {"viewer", "data-scientist", "platform-admin", "server"} <= set(roles)
     assert c.JupyterHub.load_groups["platform-admin"]["users"] == ["admin"]
     assert c.ProfileSpawner.platform_url == settings.platform_url
+
+
+def test_mlflow_socket_folder_is_private_and_short(settings, tmp_path):
+    settings.make_dirs()
+    assert (settings.mlflow_socket.parent.stat().st_mode & 0o777) == 0o700
+    deep = Settings(home=tmp_path / ("x" * 120))
+    assert len(str(deep.mlflow_socket)) < 108
+    deep.make_dirs()
+    assert (deep.mlflow_socket.parent.stat().st_mode & 0o777) == 0o700
 
 
 def test_configure_is_idempotent(settings):

@@ -28,7 +28,7 @@ def test_home_under_a_file_is_refused(tmp_path):
 
 def test_missing_proxy_is_explained(tmp_path, monkeypatch):
     settings = Settings.from_env({"NBP_HOME": str(tmp_path)})
-    monkeypatch.setattr(Settings, "proxy_command", property(lambda self: [str(tmp_path / "chp")]))
+    monkeypatch.setattr(Settings, "proxy_executable", property(lambda self: tmp_path / "chp"))
     with pytest.raises(ConfigurationError, match="make up"):
         preflight.check_proxy(settings)
 

@@ -11,6 +11,7 @@ import {
 } from './common';
 import { MlflowLink, NotebookLineage } from './lineage';
 import {
+  editorsLine,
   getModel,
   IModelDetail,
   IModelVersion,
@@ -240,6 +241,25 @@ function ModelDetail(props: {
       {detail === null && !error && <div className="nbp-Muted">Loading…</div>}
       {detail && (
         <>
+          {detail.permissions && (
+            <div className="nbp-Muted" data-testid="nbp-model-permissions">
+              <span data-testid="nbp-model-owner">
+                owner{' '}
+                {detail.permissions.owner ?? 'none recorded (admins only)'}
+              </span>
+              {' · '}
+              <span
+                data-testid="nbp-model-editors"
+                title="Ask the owner to grant EDIT: nbp.registry.grant(name, user=...)"
+              >
+                may edit: {editorsLine(detail.permissions)}
+              </span>
+              {' · '}
+              <span data-testid="nbp-model-my-permission">
+                you: {detail.permissions.my_permission}
+              </span>
+            </div>
+          )}
           <div className="nbp-Subtitle">
             Versions{' '}
             <MlflowLink

@@ -55,10 +55,25 @@ export interface IModelList {
   next_page_token?: string | null;
 }
 
+/** Who owns a registered model and who may change it (`api/models/<name>`). */
+export interface IModelPermissions {
+  owner: string | null;
+  may_edit: { users: string[]; groups: string[] };
+  my_permission: 'READ' | 'EDIT' | 'MANAGE';
+}
+
 export interface IModelDetail {
   registered_model: IRegisteredModel;
   model_versions: IModelVersion[];
   next_page_token?: string | null;
+  permissions?: IModelPermissions;
+}
+
+/** One line saying who may edit: the owner, grantees, and platform-admins. */
+export function editorsLine(permissions: IModelPermissions): string {
+  const { users, groups } = permissions.may_edit;
+  const names = [...users, ...groups.map(g => `group ${g}`), 'platform-admins'];
+  return names.join(', ');
 }
 
 export type PromotionState = 'pending' | 'approving' | 'approved' | 'rejected';

@@ -14,10 +14,12 @@ from urllib.parse import urlparse
 from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from sqlalchemy import Engine
+from tornado.httpclient import AsyncHTTPClient
 from tornado.web import Application, authenticated
 
 from nbplatform.errors import UnavailableError
 
+from . import mlflow_transport
 from .base import NotFoundHandler, PlatformHandler
 from .db import connect, database_url, upgrade
 from .handlers import resource_modules
@@ -34,25 +36,41 @@ class ServiceContext:
     home: Path
     engine: Engine
     hub: HubClient
-    #: The MLflow server on loopback (``NBP_MLFLOW_URL``); never sent to clients.
+    #: The MLflow server's Unix socket (``NBP_MLFLOW_SOCKET``); never sent to clients.
+    mlflow_socket: str | None = None
+    #: Or its address, where it runs elsewhere (``NBP_MLFLOW_URL``).
     mlflow_url: str | None = None
     #: Aliases only platform-admins may move (``NBP_PROTECTED_ALIASES``).
     protected_aliases: tuple[str, ...] = ("champion",)
 
     @property
-    def mlflow(self) -> MlflowRest:
-        """The service's own client of the MLflow server.
+    def mlflow_base(self) -> str:
+        """MLflow's base URL as the service's HTTP client reaches it.
 
         Raises:
             UnavailableError: The service was started without an MLflow server.
         """
-        if not self.mlflow_url:
-            raise UnavailableError("No MLflow server is configured (NBP_MLFLOW_URL is unset).")
-        return MlflowRest(self.mlflow_url)
+        if not (self.mlflow_socket or self.mlflow_url):
+            raise UnavailableError(
+                "No MLflow server is configured (NBP_MLFLOW_SOCKET and NBP_MLFLOW_URL are unset)."
+            )
+        return mlflow_transport.base_url(self.mlflow_socket, self.mlflow_url)
+
+    @property
+    def mlflow_client(self) -> AsyncHTTPClient:
+        """The HTTP client that reaches MLflow (over its socket, when it has one)."""
+        return mlflow_transport.client(None if self.mlflow_url else self.mlflow_socket)
+
+    @property
+    def mlflow(self) -> MlflowRest:
+        """The service's own client of the MLflow server's REST API."""
+        return MlflowRest(self.mlflow_base, client=self.mlflow_client)
 
 
 class IndexHandler(PlatformHandler):
     """``GET /services/platform/``: a page saying who you are (logs in through the hub)."""
+
+    SUPPORTED_METHODS = ("GET", "HEAD")
 
     @authenticated
     async def get(self) -> None:  # noqa: D102
@@ -101,6 +119,7 @@ def main() -> None:
         home=home,
         engine=engine,
         hub=HubClient(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"]),
+        mlflow_socket=os.environ.get("NBP_MLFLOW_SOCKET") or None,
         mlflow_url=os.environ.get("NBP_MLFLOW_URL") or None,
         protected_aliases=tuple(
             a.strip()
@@ -117,7 +136,10 @@ def main() -> None:
     app = make_app(context, prefix)
 
     async def serve() -> None:
-        server = app.listen(url.port or 80, url.hostname or "127.0.0.1", xheaders=True)
+        # No xheaders: the client's address comes from the socket and the entry the
+        # proxy appended to X-Forwarded-For (audit.client_ip), never from a header
+        # the client set (X-Real-Ip).
+        server = app.listen(url.port or 80, url.hostname or "127.0.0.1")
         log.info("platform service listening on %s%s", url.geturl().rstrip("/"), prefix)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

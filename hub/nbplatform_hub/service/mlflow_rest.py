@@ -36,13 +36,18 @@ class MlflowRest:
     """JSON calls to ``<url>/api/2.0/mlflow/<endpoint>``.
 
     Args:
-        url: The MLflow server on loopback, e.g. ``http://127.0.0.1:8092``.
+        url: MLflow's base URL as ``client`` reaches it (``http://mlflow`` on its socket).
         timeout: Seconds per call.
+        client: The HTTP client (:func:`.mlflow_transport.client`); tornado's default
+            when omitted.
     """
 
-    def __init__(self, url: str, timeout: float = 60) -> None:
+    def __init__(
+        self, url: str, timeout: float = 60, client: AsyncHTTPClient | None = None
+    ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.client = client
 
     async def call(
         self, method: str, endpoint: str, body: dict[str, Any] | None = None
@@ -51,7 +56,8 @@ class MlflowRest:
 
         Args:
             method: ``GET``, ``POST``, ``PATCH`` or ``DELETE``.
-            endpoint: Path below ``api/2.0/mlflow/``, e.g. ``registered-models/alias``.
+            endpoint: Path below ``api/2.0/mlflow/``, e.g. ``registered-models/alias``
+            (percent-encode its parameters).
             body: Parameters.
 
         Returns:
@@ -71,7 +77,7 @@ class MlflowRest:
             kwargs["headers"] = {"Content-Type": "application/json"}
             kwargs["allow_nonstandard_methods"] = True
         try:
-            response = await AsyncHTTPClient().fetch(url, **kwargs)
+            response = await (self.client or AsyncHTTPClient()).fetch(url, **kwargs)
         except HTTPClientError as e:
             raise _error(e) from None
         except OSError:

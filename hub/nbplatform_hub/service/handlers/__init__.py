@@ -19,6 +19,7 @@ RESOURCE_MODULES: tuple[str, ...] = (
     "nbplatform_hub.service.handlers.models",
     "nbplatform_hub.service.handlers.promotions",
     "nbplatform_hub.service.handlers.audit",
+    "nbplatform_hub.service.handlers.permissions",
     "nbplatform_hub.service.handlers.mlflow_gateway",
 )
 

@@ -1,43 +1,76 @@
-"""``/services/platform/mlflow/…``: the authenticated gateway to the loopback MLflow server.
+"""``/services/platform/mlflow/…``: the authenticated gateway to the MLflow server.
 
-Every request is identified by its hub token (or login cookie, for the UI),
-checked against the scope its MLflow endpoint needs (:mod:`..mlflow_rules`),
-and forwarded with tornado's ``AsyncHTTPClient``. Bodies stream both ways:
-request chunks go from :meth:`data_received` through a bounded queue to the
-upstream ``body_producer``, and response chunks are written and flushed as
-``streaming_callback`` receives them, so an artifact is never held whole in
-memory. Only the small JSON bodies of alias and GraphQL requests are read first,
-because their scope depends on them. Every write, allowed or refused, is audited.
-The MLflow server's address never leaves the service: ``Location`` headers are
-rewritten and upstream errors name MLflow, not its URL.
+Every request is identified by its hub token (or login cookie, for the UI) and
+decided on exactly what MLflow will act on:
+
+1. the path is decoded once and checked (:func:`..mlflow_rules.check_path`);
+2. an API call's parameters are parsed once into MLflow's own request message
+   (:mod:`..mlflow_endpoints`): anything ambiguous is a 400;
+3. the scope and the caller's permission on the object it changes are checked
+   (:mod:`..mlflow_rules`, :mod:`..mlflow_ownership`);
+4. the *canonical* path, query and body are forwarded, never the client's bytes;
+   the platform writes ``mlflow.user`` and ``nbp.user`` on new runs itself;
+5. objects created become their creator's; new model versions get their run's
+   lineage tags; every write, allowed or refused, is audited.
+
+Artifact uploads and downloads stream both ways (request chunks through a
+bounded queue to the upstream ``body_producer``, response chunks flushed as they
+arrive), so an artifact is never held whole in memory. MLflow itself listens on
+a Unix socket only the hub's user can open (:mod:`..mlflow_transport`); its
+address never leaves the service.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, urlencode
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import HTTPRequest
 from tornado.httputil import HTTPHeaders
 from tornado.log import app_log
 from tornado.web import stream_request_body
 
 from nbplatform.errors import (
     InvalidParameterError,
+    NbplatformError,
+    NotFoundError,
     PermissionDeniedError,
     UnauthenticatedError,
     UnavailableError,
 )
 
-from .. import audit
+from .. import audit, mlflow_endpoints, mlflow_ownership
 from ..base import APIHandler
-from ..mlflow_rules import WRITE, Decision, check_path, classify, protected_names
+from ..mlflow_endpoints import ApiRequest
+from ..mlflow_ownership import (
+    EXPERIMENT,
+    LOGGED_MODEL,
+    NAMES,
+    REGISTERED_MODEL,
+    RUN,
+    Caller,
+)
+from ..mlflow_rules import (
+    APPROVE,
+    LINEAGE_TAGS,
+    WRITE,
+    Decision,
+    Target,
+    check_path,
+    classify,
+    classify_graphql,
+    classify_ui,
+    protected_names,
+)
 
-#: Requests whose scope depends on their (small, JSON) body.
-_NEEDS_BODY = ("registered-models/alias", "graphql")
-MAX_INSPECTED_BODY = 1024 * 1024
 MAX_STREAMED_BODY = 1 << 40
+#: A refused request's body up to this size is read (and dropped) before the answer.
+MAX_DISCARDED_BODY = 256 * 1024 * 1024
+MAX_PATH = 4096
+#: The UI's artifact downloads, answered from MLflow's artifact API.
+_UI_DOWNLOADS = ("get-artifact", "model-versions/get-artifact")
 QUEUE_CHUNKS = 8
 _HOP_BY_HOP = {
     "connection",
@@ -49,39 +82,32 @@ _HOP_BY_HOP = {
     "transfer-encoding",
     "upgrade",
 }
-#: Request headers never forwarded: credentials (the gateway has checked them),
-#: browser-origin headers (the gateway is the security boundary), forwarding hints.
-_DROP_REQUEST = _HOP_BY_HOP | {
-    "host",
-    "authorization",
-    "cookie",
-    "origin",
-    "referer",
-    "expect",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-real-ip",
-}
+#: Request headers forwarded as they are (everything else is dropped: credentials,
+#: browser-origin headers, forwarding hints, the client's framing of its body).
+_KEEP_REQUEST = {"accept", "accept-encoding", "accept-language", "user-agent", "range"}
 _DROP_RESPONSE = _HOP_BY_HOP | {"server", "set-cookie", "date"}
 
 
 @stream_request_body
 class MlflowGatewayHandler(APIHandler):
-    """Forward one request to MLflow after checking the caller's scope."""
+    """Forward one request to MLflow after checking the caller's scope and permission."""
 
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
     decision: Decision | None = None
     refused: str | None = None
+    api: ApiRequest | None = None
     _buffer: bytearray | None = None
     _queue: asyncio.Queue[bytes | None] | None = None
     _upstream: Any = None
     _headers_out: HTTPHeaders | None = None
     _status_line: tuple[int, str] = (502, "Bad Gateway")
     _body_received = False
+    _decoded: str = ""
+    _deferred: NbplatformError | None = None
+    _discarded = 0
 
-    # Identification and the scope check --------------------------------------
+    # Identification, parsing, the first checks ---------------------------------------
     async def prepare(self) -> None:  # noqa: D102
         path = self.path_kwargs["path"]
         try:
@@ -91,27 +117,61 @@ class MlflowGatewayHandler(APIHandler):
                 self.redirect(self.get_login_url())
                 return
             raise
+        self.request.connection.set_max_body_size(MAX_STREAMED_BODY)
         try:
-            check_path(self.request.path)
-            check_path(path)
-            for name in ("path", "artifact_path"):
-                for value in self.request.query_arguments.get(name, []):
-                    check_path(value.decode("utf-8", "replace"))
-        except InvalidParameterError as e:
-            self._refuse_invalid(path, e)
-            raise
-        if any(path.rstrip("/").endswith(p) for p in _NEEDS_BODY) and self.request.method in (
-            "POST",
-            "DELETE",
-        ):
+            self._decoded = self._check_target_path(path)
+            self.api = mlflow_endpoints.find(self.request.method or "GET", self._decoded)
+            if self._streams_upload():
+                assert self.api is not None
+                self.api.params = {}
+                await self._decide(classify(self.api, self.protected))
+                self._queue = asyncio.Queue(maxsize=QUEUE_CHUNKS)
+                self._upstream = asyncio.ensure_future(self._forward(self._produce))
+                return
+            declared = _declared_length(self)
+            if declared > mlflow_endpoints.MAX_JSON_BODY:
+                raise _too_large(declared)
             self._buffer = bytearray()
-            return
-        self._authorize(classify(self.request.method, path, self.protected, query=self.query))
-        if self.request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            # Artifacts may be far larger than tornado's default 100 MB limit.
-            self.request.connection.set_max_body_size(MAX_STREAMED_BODY)
-            self._queue = asyncio.Queue(maxsize=QUEUE_CHUNKS)
-            self._upstream = asyncio.ensure_future(self._forward(self._produce))
+        except NbplatformError as e:
+            self._refuse(e)
+            if not self._defer(e):
+                raise
+
+    def _defer(self, error: NbplatformError) -> bool:
+        """Refuse only once the body is read, so that the answer reaches the client.
+
+        A refusal sent while a client is still uploading makes tornado drop the
+        connection, and the proxy then answers 503 instead of our 4xx. Bodies up to
+        :data:`MAX_DISCARDED_BODY` are read and thrown away first; larger ones are
+        refused at once.
+        """
+        if not _declares_body(self) or _declared_length(self) > MAX_DISCARDED_BODY:
+            return False
+        self._deferred = error
+        self._buffer = None
+        self._queue = None
+        return True
+
+    def _check_target_path(self, path: str) -> str:
+        if len(path) > MAX_PATH or path.count("/") > 256:
+            raise InvalidParameterError("The path is too long or too deep.")
+        check_path(path)
+        for name in ("path", "artifact_path"):
+            for value in self.request.query_arguments.get(name, []):
+                try:
+                    check_path(value.decode("utf-8"))
+                except UnicodeDecodeError:
+                    raise InvalidParameterError(f"The {name} parameter is not UTF-8.") from None
+        return path
+
+    def _streams_upload(self) -> bool:
+        """Artifact uploads (``PUT mlflow-artifacts/artifacts/<path>``) stream to MLflow."""
+        api = self.api
+        return (
+            api is not None
+            and api.endpoint.method == "PUT"
+            and api.endpoint.template.startswith("mlflow-artifacts/artifacts/")
+        )
 
     @property
     def protected(self) -> frozenset[str]:
@@ -119,34 +179,31 @@ class MlflowGatewayHandler(APIHandler):
         return protected_names(self.context.protected_aliases)
 
     @property
-    def query(self) -> str:
-        """The request's query string."""
-        return self.request.query
+    def caller(self) -> Caller:
+        """The caller, for permission checks."""
+        return mlflow_ownership.caller_from(self.user, APPROVE)
 
-    def _authorize(self, decision: Decision) -> None:
-        self.decision = decision
-        if decision.scope not in self.user.get("scopes", []):
-            self.refused = f"lacks {decision.scope}"
-            what = decision.resource or decision.action
-            if decision.scope.endswith(":approve"):
-                hint = "only platform-admins may do this; request a promotion instead."
-            else:
-                hint = "ask a platform admin for a role that grants it."
-            raise PermissionDeniedError(
-                f"{self.user['name']} may not {self.request.method} {what}: the token lacks "
-                f"{decision.scope}; {hint}"
-            )
+    def _refuse(self, error: NbplatformError) -> None:
+        if self.request.method in ("GET", "HEAD", "OPTIONS") and self.decision is None:
+            return
+        if self.decision is None or not self.decision.write:
+            self.decision = Decision(WRITE, "refused", True, self._decoded[:512] or None)
+        self.refused = error.message
 
-    def _refuse_invalid(self, path: str, error: InvalidParameterError) -> None:
-        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
-            self.decision = Decision(WRITE, "invalid-path", True, path[:512])
-            self.refused = error.message
-
-    # Request body -----------------------------------------------------------------
+    # Request body ------------------------------------------------------------------
     async def data_received(self, chunk: bytes) -> None:  # noqa: D102
+        if self._deferred is not None:
+            self._discarded += len(chunk)
+            if self._discarded > MAX_DISCARDED_BODY:
+                raise self._deferred
+            return
         if self._buffer is not None:
-            if len(self._buffer) + len(chunk) > MAX_INSPECTED_BODY:
-                raise InvalidParameterError("The request body is too large for this endpoint.")
+            if len(self._buffer) + len(chunk) > mlflow_endpoints.MAX_JSON_BODY:
+                error = _too_large(len(self._buffer) + len(chunk))
+                self._refuse(error)
+                self._deferred, self._buffer = error, None
+                self._discarded = len(chunk)
+                return
             self._buffer += chunk
         elif self._queue is not None and not self._upstream.done():
             # Wait for room in the queue, unless MLflow gave up on the request.
@@ -163,19 +220,19 @@ class MlflowGatewayHandler(APIHandler):
     # Verbs ------------------------------------------------------------------------
     async def _handle(self, path: str) -> None:
         self._body_received = True
-        if self._buffer is not None:
-            body = bytes(self._buffer)
-            self._authorize(
-                classify(self.request.method, path, self.protected, body=body, query=self.query)
-            )
-            response = await self._forward(body=body)
-        elif self._upstream is not None:
-            assert self._queue is not None
-            await self._queue.put(None)
-            response = await self._upstream
-        else:
-            response = await self._forward()
-        if response.code == 599 and self._headers_out is None:
+        if self._deferred is not None:
+            raise self._deferred
+        try:
+            if self._upstream is not None:
+                assert self._queue is not None
+                await self._queue.put(None)
+                response = await self._upstream
+            else:
+                response = await self._decide_and_forward(bytes(self._buffer or b""))
+        except NbplatformError as e:
+            self._refuse(e)
+            raise
+        if response is not None and response.code == 599 and self._headers_out is None:
             raise UnavailableError(
                 "The MLflow server is not answering; it may still be starting. "
                 "Try again in a few seconds."
@@ -184,42 +241,274 @@ class MlflowGatewayHandler(APIHandler):
 
     get = head = post = put = patch = delete = options = _handle
 
+    async def _decide_and_forward(self, body: bytes) -> Any:
+        method = self.request.method or "GET"
+        api = self.api
+        if api is not None:
+            mlflow_endpoints.parse(api, self.request.query, body)
+            decision = classify(api, self.protected)
+            await self._decide(decision)
+            self._rewrite(api, decision)
+            query, canonical = mlflow_endpoints.canonical(api)
+            response = await self._forward(body=canonical, query=query, buffered=True)
+            await self._after(api, decision, response)
+            return response
+        query = self._canonical_query()
+        if method in ("GET", "HEAD") and self._decoded.rstrip("/") in _UI_DOWNLOADS:
+            await self._decide(classify_ui(method, self._decoded))
+            return await self._download(dict(parse_qsl(query)))
+        if self._decoded.rstrip("/").endswith("graphql") and method == "POST":
+            await self._decide(classify_graphql(mlflow_endpoints.loads(body) if body else None))
+        else:
+            await self._decide(classify_ui(method, self._decoded))
+        if body and (self.decision is None or self.decision.scope != APPROVE):
+            body = json.dumps(mlflow_endpoints.loads(body), separators=(",", ":")).encode()
+        return await self._forward(body=body if body else None, query=query)
+
+    async def _download(self, query: dict[str, str]) -> Any:
+        """Serve the UI's ``get-artifact`` and ``model-versions/get-artifact`` from the store.
+
+        MLflow answers both with 500 when artifacts are proxied (``mlflow-artifacts:``
+        URIs): it would need to call itself. The gateway looks up where the run's or
+        the version's artifacts are and streams the file from MLflow's artifact API.
+        """
+        path = query.get("path", "")
+        check_path(path)
+        mlflow = self.context.mlflow
+        try:
+            if self._decoded.startswith("model-versions/"):
+                answer = await mlflow.call(
+                    "GET",
+                    "model-versions/get",
+                    {"name": query.get("name", ""), "version": query.get("version", "")},
+                )
+                root = await self._artifact_root(answer["model_version"]["source"])
+            else:
+                run = query.get("run_id") or query.get("run_uuid") or ""
+                answer = await mlflow.call("GET", "runs/get", {"run_id": run})
+                root = answer["run"]["info"]["artifact_uri"]
+        except KeyError:
+            raise NotFoundError("MLflow did not say where these artifacts are.") from None
+        prefix = "mlflow-artifacts:"
+        if not root.startswith(prefix):
+            return await self._forward(query=urlencode(query))
+        folder = root[len(prefix) :].strip("/")
+        self._decoded = f"api/2.0/mlflow-artifacts/artifacts/{folder}/{path}".rstrip("/")
+        check_path(self._decoded)
+        return await self._forward(query="")
+
+    async def _artifact_root(self, source: str) -> str:
+        """Where a model version's files are: its logged model's or its run's artifacts."""
+        mlflow = self.context.mlflow
+        if source.startswith("models:/m-"):
+            model = source.removeprefix("models:/").split("/", 1)[0]
+            answer = await mlflow.call("GET", f"logged-models/{quote(model, safe='')}")
+            return answer["model"]["info"]["artifact_uri"]
+        if source.startswith("runs:/"):
+            run, _, sub = source.removeprefix("runs:/").partition("/")
+            answer = await mlflow.call("GET", "runs/get", {"run_id": run})
+            return f"{answer['run']['info']['artifact_uri'].rstrip('/')}/{sub}".rstrip("/")
+        return source
+
+    def _canonical_query(self) -> str:
+        try:
+            pairs = parse_qsl(self.request.query, keep_blank_values=True, errors="strict")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidParameterError("The query string is malformed.") from None
+        return urlencode(pairs)
+
+    # The checks ------------------------------------------------------------------
+    async def _decide(self, decision: Decision) -> None:
+        self.decision = decision
+        if decision.scope not in self.user.get("scopes", []):
+            self.refused = f"lacks {decision.scope}"
+            what = decision.resource or decision.action
+            if decision.scope == APPROVE:
+                hint = "only platform-admins may do this; request a promotion instead."
+            else:
+                hint = "ask a platform admin for a role that grants it."
+            raise PermissionDeniedError(
+                f"{self.user['name']} may not {self.request.method} {what}: the token lacks "
+                f"{decision.scope}; {hint}"
+            )
+        if decision.target is not None:
+            await self._check_permission(decision.target)
+
+    async def _check_permission(self, target: Target) -> None:
+        engine, caller = self.context.engine, self.caller
+        experiment = None
+        if target.kind == EXPERIMENT:
+            if target.shared_ok and mlflow_ownership.is_shared_experiment(engine, target.key):
+                return
+        elif target.kind in (RUN, LOGGED_MODEL):
+            experiment = await self._experiment_of(target.kind, target.key)
+            if target.experiment_id is not None and target.experiment_id != experiment:
+                raise PermissionDeniedError(
+                    f"The artifact path names experiment {target.experiment_id}, but "
+                    f"{target.kind.replace('_', ' ')} {target.key} is in experiment {experiment}."
+                )
+        have = mlflow_ownership.level(engine, caller, target.kind, target.key, experiment)
+        if have >= target.level:
+            return
+        owner = mlflow_ownership.owner_of(engine, target.kind, target.key)
+        kind = target.kind.replace("_", " ")
+        whose = f"{owner.owner}'s" if owner else "a shared"
+        raise PermissionDeniedError(
+            f"{caller.name} may not change {whose} {kind} {target.key!r}: that needs "
+            f"{NAMES[target.level]}, and {caller.name} has {NAMES[have]}. Ask "
+            f"{owner.owner if owner else 'a platform admin'} to grant it "
+            "(nbp.registry.grant), or work on a copy of your own."
+        )
+
+    async def _experiment_of(self, kind: str, key: str) -> str:
+        owner = mlflow_ownership.owner_of(self.context.engine, kind, key)
+        if owner is not None and owner.experiment_id is not None:
+            return owner.experiment_id
+        mlflow = self.context.mlflow
+        try:
+            if kind == RUN:
+                answer = await mlflow.call("GET", "runs/get", {"run_id": key})
+                return str(answer["run"]["info"]["experiment_id"])
+            answer = await mlflow.call("GET", f"logged-models/{quote(key, safe='')}")
+            return str(answer["model"]["info"]["experiment_id"])
+        except (NotFoundError, InvalidParameterError):
+            raise NotFoundError(f"No {kind.replace('_', ' ')} {key!r} exists.") from None
+
+    # What the platform writes itself ----------------------------------------------------
+    def _rewrite(self, api: ApiRequest, decision: Decision) -> None:
+        if decision.creates in (RUN, LOGGED_MODEL):
+            name = self.user["name"]
+            tags = [
+                t
+                for t in api.params.get("tags", [])
+                if t.get("key") not in ("mlflow.user", "nbp.user")
+            ]
+            tags += [{"key": "mlflow.user", "value": name}, {"key": "nbp.user", "value": name}]
+            api.params["tags"] = tags
+            if decision.creates == RUN:
+                api.params["user_id"] = name
+
+    async def _after(self, api: ApiRequest, decision: Decision, response: Any) -> None:
+        if response.code != 200:
+            return
+        try:
+            answer = json.loads(response.body or b"{}")
+        except ValueError:
+            return
+        engine, name = self.context.engine, self.user["name"]
+        try:
+            if decision.creates == EXPERIMENT:
+                mlflow_ownership.record_owner(engine, EXPERIMENT, answer["experiment_id"], name)
+            elif decision.creates == RUN:
+                info = answer["run"]["info"]
+                mlflow_ownership.record_owner(
+                    engine, RUN, info["run_id"], name, str(info["experiment_id"])
+                )
+            elif decision.creates == LOGGED_MODEL:
+                info = answer["model"]["info"]
+                mlflow_ownership.record_owner(
+                    engine, LOGGED_MODEL, info["model_id"], name, str(info["experiment_id"])
+                )
+            elif decision.creates == REGISTERED_MODEL:
+                model = answer["registered_model"]["name"]
+                mlflow_ownership.forget(engine, REGISTERED_MODEL, model)
+                mlflow_ownership.record_owner(engine, REGISTERED_MODEL, model, name)
+            elif decision.action == "registered-models/delete":
+                mlflow_ownership.forget(engine, REGISTERED_MODEL, api.params.get("name", ""))
+            elif decision.action == "registered-models/rename":
+                mlflow_ownership.rename(
+                    engine, REGISTERED_MODEL, api.params["name"], api.params["new_name"]
+                )
+            elif decision.action == "model-versions/create":
+                await self._copy_lineage(answer["model_version"])
+        except (KeyError, TypeError):
+            app_log.warning("unexpected MLflow answer to %s", decision.action)
+
+    async def _copy_lineage(self, version: dict[str, Any]) -> None:
+        """Copy the run's lineage tags onto a new model version (whatever client made it)."""
+        run_id = version.get("run_id")
+        if not run_id:
+            return
+        mlflow = self.context.mlflow
+        try:
+            run = (await mlflow.call("GET", "runs/get", {"run_id": run_id}))["run"]
+            tags = {t["key"]: t["value"] for t in run.get("data", {}).get("tags", [])}
+            for key in LINEAGE_TAGS:
+                if key in tags:
+                    await mlflow.call(
+                        "POST",
+                        "model-versions/set-tag",
+                        {
+                            "name": version["name"],
+                            "version": str(version["version"]),
+                            "key": key,
+                            "value": tags[key],
+                        },
+                    )
+        except NbplatformError as e:
+            app_log.warning("could not copy lineage onto %s: %s", version.get("name"), e)
+
     # Forwarding -------------------------------------------------------------------
-    async def _forward(self, body_producer: Any = None, body: bytes | None = None) -> Any:
-        base = self.context.mlflow.url
+    async def _forward(
+        self,
+        body_producer: Any = None,
+        body: bytes | None = None,
+        query: str | None = None,
+        buffered: bool = False,
+    ) -> Any:
         prefix = self.request.path[: len(self.request.path) - len(self._raw_path())]
         self._gateway_prefix = prefix
-        url = base + "/" + self.request.uri[len(prefix) :]
+        url = f"{self.context.mlflow_base}/{quote(self._decoded, safe='/')}"
+        if query is None and self.api is None:
+            query = self._canonical_query()
+        if query:
+            url += "?" + query
         headers = HTTPHeaders()
         for name, value in self.request.headers.get_all():
-            lower = name.lower()
-            if lower in _DROP_REQUEST or lower.startswith("sec-"):
-                continue
-            if body is not None and lower == "content-length":
-                continue
-            headers.add(name, value)
+            if name.lower() in _KEEP_REQUEST:
+                headers.add(name, value)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        elif body_producer is not None:
+            headers["Content-Type"] = "application/octet-stream"
+            if "Content-Length" in self.request.headers:
+                headers["Content-Length"] = self.request.headers["Content-Length"]
         headers["X-Nbp-User"] = self.user["name"]
-        method = self.request.method
+        method = self.request.method or "GET"
+        streaming = (
+            {}
+            if buffered
+            else {
+                "header_callback": self._on_header_line,
+                "streaming_callback": self._on_chunk,
+            }
+        )
         request = HTTPRequest(
             url,
             method=method,
             headers=headers,
-            body=body if body is not None else None,
+            body=body,
             body_producer=body_producer,
             follow_redirects=False,
             decompress_response=False,
             allow_nonstandard_methods=True,
             request_timeout=3600,
-            header_callback=self._on_header_line,
-            streaming_callback=self._on_chunk,
+            **streaming,
         )
         try:
-            return await AsyncHTTPClient().fetch(request, raise_error=False)
+            response = await self.context.mlflow_client.fetch(request, raise_error=False)
         except OSError:
             raise UnavailableError(
                 "The MLflow server is not answering; it may still be starting. "
                 "Try again in a few seconds."
             ) from None
+        if buffered and response.code != 599:
+            self._status_line = (response.code, response.reason or "")
+            self._headers_out = response.headers
+            self._apply_headers()
+            if response.body and method != "HEAD":
+                self.write(response.body)
+        return response
 
     def _raw_path(self) -> str:
         """The still-encoded part of the request path below ``mlflow/``."""
@@ -244,26 +533,29 @@ class MlflowGatewayHandler(APIHandler):
         status, reason = self._status_line
         if 100 <= status < 200:
             return
+        if status >= 500:
+            app_log.warning(
+                "MLflow answered %s to %s %s", status, self.request.method, self._decoded
+            )
         self.set_status(status, reason or None)
         self.clear_header("Content-Type")
-        upstream = urlsplit(self.context.mlflow.url).netloc
         for name, value in (self._headers_out or HTTPHeaders()).get_all():
             lower = name.lower()
             if lower in _DROP_RESPONSE:
                 continue
             if lower == "content-length" and self.request.method == "HEAD":
                 continue
-            if upstream in value or lower == "location":
-                value = self._rewrite(value, upstream)
+            if lower == "location":
+                value = self._rewrite_location(value)
             self.add_header(name, value)
 
-    def _rewrite(self, value: str, upstream: str) -> str:
-        for scheme in ("http://", "https://"):
-            value = value.replace(f"{scheme}{upstream}/", self._gateway_prefix)
-            value = value.replace(f"{scheme}{upstream}", self._gateway_prefix.rstrip("/"))
-        if value.startswith("/") and not value.startswith(self._gateway_prefix):
+    def _rewrite_location(self, value: str) -> str:
+        base = self.context.mlflow_base
+        if value.startswith(base + "/"):
+            value = self._gateway_prefix + value[len(base) + 1 :]
+        elif value.startswith("/") and not value.startswith(self._gateway_prefix):
             value = self._gateway_prefix + value.lstrip("/")
-        return value.replace(upstream, "mlflow")
+        return value
 
     def _on_chunk(self, chunk: bytes) -> None:
         self.write(chunk)
@@ -289,6 +581,7 @@ class MlflowGatewayHandler(APIHandler):
         if decision is None or not decision.write or user is None:
             return
         status = self.get_status()
+        refused = self.refused or (f"status {status}" if status in (401, 403) else None)
         try:
             audit.record(
                 self.context.engine,
@@ -297,23 +590,40 @@ class MlflowGatewayHandler(APIHandler):
                     kind=user.get("kind", "user"),
                     action=f"mlflow:{decision.action}",
                     method=self.request.method or "",
-                    path=self.request.path,
-                    resource=decision.resource,
+                    path=self.request.path[:2048],
+                    resource=(decision.resource or decision.action)[:1024],
                     scope=decision.scope,
-                    result="refused" if self.refused else "allowed",
+                    result="refused" if refused else "allowed",
                     status=status,
                     token_id=user.get("token_id"),
                     origin=audit.origin_from(self.request.headers, self.request.remote_ip),
-                    detail=self.refused,
+                    detail=refused,
                 ),
             )
         except Exception:  # the response is gone; never hide it behind an audit failure
             app_log.exception("could not write the audit entry")
 
 
+def _too_large(size: int) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"The request body ({size} bytes or more) is larger than this endpoint takes "
+        f"({mlflow_endpoints.MAX_JSON_BODY} bytes)."
+    )
+
+
+def _declared_length(handler: MlflowGatewayHandler) -> int:
+    value = handler.request.headers.get("Content-Length") or "0"
+    if not value.strip().isdigit():
+        raise InvalidParameterError("Content-Length is not a number of bytes.")
+    return int(value)
+
+
 def _declares_body(handler: MlflowGatewayHandler) -> bool:
     headers = handler.request.headers
-    return "Transfer-Encoding" in headers or int(headers.get("Content-Length") or 0) > 0
+    try:
+        return "Transfer-Encoding" in headers or int(headers.get("Content-Length") or 0) > 0
+    except ValueError:
+        return True
 
 
 routes = [(r"mlflow/(?P<path>.*)", MlflowGatewayHandler)]

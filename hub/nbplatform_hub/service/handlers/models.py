@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from nbplatform.errors import InvalidParameterError, NbplatformError
+from nbplatform.errors import NbplatformError
 
 from .. import promotions
 from ..audited import AuditedAPIHandler
+from ..mlflow_ownership import REGISTERED_MODEL
 from ..mlflow_rules import APPROVE, READ
 from .audit import page_size
+from .permissions import describe
 
 
 class Rollback(BaseModel):
     """Body of ``POST api/models/<name>/rollback``."""
 
-    alias: str = Field(default="champion", min_length=1, max_length=255, pattern=r"^[\w-]+$")
+    model_config = ConfigDict(extra="forbid")
+
+    alias: str = Field(
+        default="champion", min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_-]+$"
+    )
 
 
 class ModelsHandler(AuditedAPIHandler):
@@ -83,6 +88,7 @@ class ModelHandler(AuditedAPIHandler):
                 "registered_model": model["registered_model"],
                 "model_versions": model_versions,
                 "next_page_token": versions.get("next_page_token"),
+                "permissions": describe(self, REGISTERED_MODEL, name),
             }
         )
 
@@ -92,14 +98,11 @@ class RollbackHandler(AuditedAPIHandler):
 
     async def post(self, name: str) -> None:
         """Swap ``alias`` (``champion``) and ``previous-<alias>``."""
-        try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise InvalidParameterError("The request body is not JSON.") from None
-        body = Rollback.model_validate(data)
         self.audit_action = "model:rollback"
-        self.audit_resource = f"{name}@{body.alias}"
+        self.audit_resource = f"{name}@?"
         self.require_scope(APPROVE)
+        body = self.json_body(Rollback)
+        self.audit_resource = f"{name}@{body.alias}"
         result = await promotions.rollback(
             self.context.engine, self.context.mlflow, name, body.alias, self.user["name"]
         )
