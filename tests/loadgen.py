@@ -14,12 +14,11 @@ Used by ``tests/integration/test_load.py`` and ``bench/load.py``.
 
 from __future__ import annotations
 
-import json
 import re
+import statistics
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,28 +33,21 @@ SEED_MODEL = "load-seed-model"
 SEED_JOB = "load-seed-job"
 CELL = 'print(nbp.me()["name"], 6 * 7)'
 KERNEL = "nbplatform-cpu"
-HANDSHAKE_TIMEOUT_S = 120.0
 POLL_S = 1.0  # how often a waiting user asks the hub whether their server is ready
 XSRF_RE = re.compile(r'name="_xsrf" value="([^"]+)"')
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """Return the ``q``-th percentile (0-100) of ``values``, linearly interpolated.
+    """Return the ``q``-th percentile (1-99) of ``values``, linearly interpolated.
 
-    Args:
-        values: The samples (at least one).
-        q: The percentile, 0 to 100.
-
-    Returns:
-        The interpolated percentile.
+    Raises:
+        ValueError: No samples.
     """
-    ordered = sorted(values)
-    if not ordered:
+    if not values:
         raise ValueError("no samples")
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    if len(values) == 1:
+        return float(values[0])
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
 @dataclass
@@ -322,7 +314,14 @@ def user_session(platform: Platform, rec: Recorder, name: str, password: str) ->
     expect(r, (200,), f"{name}: server status")
 
     # A cell in a real kernel, over the kernel WebSocket.
-    out = run_cell(platform, rec, name, token, CELL)
+    t = time.perf_counter()
+    try:
+        out = platform.execute(name, CELL, token, timeout=120)
+    except AssertionError as e:  # the harness asserts the kernel started
+        raise StepError(f"{name}: no kernel: {e}") from None
+    rec.add(
+        Sample("kernel", "execute (start, handshake, cell)", time.perf_counter() - t, 0, "user")
+    )
     if out["status"] != "ok" or out["stdout"].strip() != f"{name} 42":
         raise StepError(f"{name}: the cell gave {out!r}")
 
@@ -344,113 +343,6 @@ def user_session(platform: Platform, rec: Recorder, name: str, password: str) ->
     if SEED_JOB not in [j["name"] for j in jobs]:
         raise StepError(f"{name}: {SEED_JOB} missing from {jobs!r}")
     return {"token": token, "seconds": time.perf_counter() - t0}
-
-
-def run_cell(
-    platform: Platform,
-    rec: Recorder,
-    name: str,
-    token: str,
-    code: str,
-    connect_timeout: float = HANDSHAKE_TIMEOUT_S,
-    timeout: float = 120,
-) -> dict[str, Any]:
-    """Start a kernel on ``name``'s server, run ``code`` over its WebSocket, delete it.
-
-    The same protocol as :meth:`platform_harness.Platform.execute`, with each phase
-    timed, and a WebSocket handshake allowed ``connect_timeout`` seconds: the
-    server answers the handshake only once the new kernel has replied to
-    ``kernel_info``, which on a loaded machine takes longer than the harness's 5 s.
-
-    Returns:
-        ``{"stdout": ..., "error": ..., "status": ...}`` as the harness returns.
-    """
-    import websocket
-
-    r = rec.timed(
-        "server",
-        "POST /user/<name>/api/kernels",
-        lambda: platform.server(name, "POST", "api/kernels", token, json={"name": KERNEL}),
-    )
-    kernel_id = expect(r, (201,), f"{name}: kernel start").json()["id"]
-    try:
-        t = time.perf_counter()
-        ws = websocket.create_connection(
-            f"ws://127.0.0.1:{platform.env['NBP_PORT']}/user/{name}/api/kernels/{kernel_id}/channels",
-            header=[f"Authorization: token {token}"],
-            timeout=connect_timeout,
-        )
-        rec.add(Sample("kernel", "WS handshake", time.perf_counter() - t, 101, "user"))
-        try:
-            ws.settimeout(5)
-            t = time.perf_counter()
-            out = _execute_on(ws, name, code, timeout)
-            rec.add(Sample("kernel", "execute_request", time.perf_counter() - t, 0, "user"))
-        finally:
-            ws.close()
-    finally:
-        r = rec.timed(
-            "server",
-            "DELETE /user/<name>/api/kernels/<id>",
-            lambda: platform.server(name, "DELETE", f"api/kernels/{kernel_id}", token),
-        )
-        expect(r, (204,), f"{name}: kernel shutdown")
-    return out
-
-
-def _execute_on(ws: Any, user: str, code: str, timeout: float) -> dict[str, Any]:
-    """Send one ``execute_request`` on an open kernel WebSocket and collect its reply."""
-    import websocket
-
-    msg_id = uuid.uuid4().hex
-    ws.send(
-        json.dumps(
-            {
-                "header": {
-                    "msg_id": msg_id,
-                    "username": user,
-                    "session": uuid.uuid4().hex,
-                    "msg_type": "execute_request",
-                    "version": "5.3",
-                },
-                "parent_header": {},
-                "metadata": {},
-                "content": {"code": code, "silent": False, "store_history": False},
-                "channel": "shell",
-                "buffers": [],
-            }
-        )
-    )
-    out: list[str] = []
-    error: dict[str, Any] | None = None
-    status = None
-    idle = False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            msg = json.loads(ws.recv())
-        except websocket.WebSocketTimeoutException:
-            continue
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] in (
-            "restarting",
-            "dead",
-        ):
-            status = "died"
-            break
-        if msg.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        kind = msg["msg_type"]
-        if kind == "stream":
-            out.append(msg["content"]["text"])
-        elif kind == "error":
-            error = msg["content"]
-        elif kind == "execute_reply":
-            status = msg["content"]["status"]
-        elif kind == "status" and msg["content"]["execution_state"] == "idle":
-            idle = True
-        if status is not None and idle:
-            break
-    return {"stdout": "".join(out), "error": error, "status": status}
 
 
 def wait_ready(
