@@ -74,24 +74,26 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def parse_json_object(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
-    """Parse a request body as one strict JSON object (an empty body is ``{}``).
+def parse_json(raw: bytes, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse a request body as strict JSON: UTF-8, no duplicate keys, no ``NaN``, bounded.
+
+    The one reader of JSON request bodies, for the REST resources
+    (:func:`parse_json_object`) and the MLflow gateway alike.
 
     Args:
-        raw: The body as received.
+        raw: The body as received (not empty).
+        max_bytes: The largest body accepted.
         max_depth: How deep arrays and objects may nest.
 
     Returns:
-        The object.
+        The value.
 
     Raises:
-        BodyError: Not UTF-8, not JSON, a duplicate key, ``NaN``, nested too
-            deeply, or not an object (e.g. a JSON string holding an encoded object).
+        BodyError: Too large, not UTF-8, not JSON, a duplicate key, ``NaN``, or
+            nested too deeply.
     """
-    if not raw.strip():
-        return {}
-    if len(raw) > MAX_BODY_BYTES:
-        raise BodyError(f"body: larger than {MAX_BODY_BYTES} bytes; send less.")
+    if len(raw) > max_bytes:
+        raise BodyError(f"body: larger than {max_bytes} bytes; send less.")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -109,6 +111,26 @@ def parse_json_object(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, 
         raise BodyError(f"body: not valid JSON{detail}.") from None
     if _depth(value) > max_depth:
         raise BodyError(f"body: nested more than {max_depth} levels deep.")
+    return value
+
+
+def parse_json_object(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+    """Parse a request body as one strict JSON object (an empty body is ``{}``).
+
+    Args:
+        raw: The body as received.
+        max_depth: How deep arrays and objects may nest.
+
+    Returns:
+        The object.
+
+    Raises:
+        BodyError: As :func:`parse_json`, or not an object (e.g. a JSON string
+            holding an encoded object).
+    """
+    if not raw.strip():
+        return {}
+    value = parse_json(raw, max_depth=max_depth)
     if not isinstance(value, dict):
         hint = " (a JSON string: was the object encoded twice?)" if isinstance(value, str) else ""
         raise BodyError(f"body: must be a JSON object, not {type(value).__name__}{hint}.")

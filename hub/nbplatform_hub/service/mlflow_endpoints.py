@@ -29,8 +29,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from nbplatform.errors import InvalidParameterError
 
-#: The deepest JSON nesting any MLflow request needs (tags in inputs in a batch).
-MAX_DEPTH = 32
+from .base import MAX_JSON_DEPTH, parse_json
+
 #: The largest JSON body of an API call (a log-batch of 1,000 metrics is ~100 KB).
 MAX_JSON_BODY = 8 * 1024 * 1024
 
@@ -157,65 +157,13 @@ def find(method: str, path: str) -> ApiRequest | None:
 
 
 def loads(body: bytes) -> Any:
-    """Parse a JSON body strictly: UTF-8, no duplicate keys, no ``NaN``, bounded depth.
+    """Parse a JSON body strictly (the platform's one reader, up to :data:`MAX_JSON_BODY`).
 
     Raises:
-        InvalidParameterError: The body is not such JSON.
+        InvalidParameterError: Not UTF-8, not JSON, a duplicate key, ``NaN``, too
+            deep or too large.
     """
-    if len(body) > MAX_JSON_BODY:
-        raise InvalidParameterError(
-            f"The request body is larger than {MAX_JSON_BODY // (1024 * 1024)} MB."
-        )
-    _check_depth(body)
-    try:
-        return json.loads(
-            body.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_no_constants,
-        )
-    except UnicodeDecodeError:
-        raise InvalidParameterError("The request body is not UTF-8.") from None
-    except ValueError as e:
-        raise InvalidParameterError(f"The request body is not valid JSON: {e}") from None
-
-
-def _check_depth(body: bytes) -> None:
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_DEPTH:
-                raise InvalidParameterError(
-                    f"The request body nests deeper than {MAX_DEPTH} levels."
-                )
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InvalidParameterError(f"The request body repeats the key {key!r}.")
-        result[key] = value
-    return result
-
-
-def _no_constants(name: str) -> Any:
-    raise InvalidParameterError(
-        f"The request body contains {name}; send it as the string {name!r}."
-    )
+    return parse_json(body, max_bytes=MAX_JSON_BODY, max_depth=MAX_JSON_DEPTH)
 
 
 def parse(request: ApiRequest, query: str, body: bytes | None) -> ApiRequest:
