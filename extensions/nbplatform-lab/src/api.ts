@@ -65,9 +65,24 @@ export async function requestAPI<T>(
   const settings = ServerConnection.makeSettings();
   const requestUrl = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
 
+  // Bodies are JSON: say so (a string body would otherwise go as text/plain,
+  // which the server extension refuses).
+  const headers = new Headers(init.headers);
+  if (
+    init.body !== undefined &&
+    init.body !== null &&
+    !headers.has('Content-Type')
+  ) {
+    headers.set('Content-Type', 'application/json');
+  }
+
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(requestUrl, init, settings);
+    response = await ServerConnection.makeRequest(
+      requestUrl,
+      { ...init, headers },
+      settings
+    );
   } catch (error) {
     throw new ServerConnection.NetworkError(error as TypeError);
   }
