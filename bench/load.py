@@ -22,32 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from pathlib import Path
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 import benchlib  # noqa: E402
 
 PASSWORD = "bench-Long-passw0rd!"
-
-
-def reap(seen: dict[int, float]) -> list[int]:
-    """SIGKILL processes seen in the platform's tree that are still alive (same start time)."""
-    killed = []
-    for pid, created in seen.items():
-        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            proc = psutil.Process(pid)
-            if proc.create_time() == created and proc.pid != os.getpid():
-                proc.kill()
-                killed.append(pid)
-    return killed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"logs and state kept in {tmp}", flush=True)
         else:
             stack.callback(lambda: subprocess.run(["rm", "-rf", str(tmp)], check=False))
-        stack.callback(lambda: print(f"left behind and killed: {reap(seen) or 'none'}"))
+        stack.callback(lambda: print(f"left behind and killed: {benchlib.reap(seen) or 'none'}"))
 
         env = platform_env(
             tmp / "nbp-home", NBP_GPUS="none", NBP_IDLE_TIMEOUT="86400", NBP_CULL_EVERY="3600"

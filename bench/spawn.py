@@ -247,14 +247,7 @@ class Reaper:
 
     def reap(self) -> list[int]:
         """SIGKILL recorded processes still alive (same pid and start time); return them."""
-        killed = []
-        for pid, created in self.seen.items():
-            with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                proc = psutil.Process(pid)
-                if proc.create_time() == created and proc.pid != os.getpid():
-                    proc.kill()
-                    killed.append(pid)
-        return killed
+        return benchlib.reap(self.seen)
 
 
 def main(argv: list[str] | None = None) -> int:

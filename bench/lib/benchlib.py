@@ -185,3 +185,23 @@ def emit(result: dict[str, Any]) -> None:
         if key not in result:
             raise KeyError(f"a bench result needs {key!r}")
     print(json.dumps(result, sort_keys=False), flush=True)
+
+
+def reap(seen: dict[int, float]) -> list[int]:
+    """SIGKILL processes seen in a platform's tree that are still alive; return their pids.
+
+    Args:
+        seen: ``pid -> create_time`` as recorded while the platform ran (a pid
+            reused since by another process is left alone).
+
+    Returns:
+        The pids killed.
+    """
+    killed = []
+    for pid, created in seen.items():
+        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            proc = psutil.Process(pid)
+            if proc.create_time() == created and proc.pid != os.getpid():
+                proc.kill()
+                killed.append(pid)
+    return killed
