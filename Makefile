@@ -3,7 +3,9 @@
 # changed does nothing but start). Stamps in .stamps/ record what is done.
 
 SHELL := /bin/bash
-PYTHON ?= python3
+# The interpreter of .venv: python3, unless that is closed to other users and the
+# hub will run as root (hub/pick-python says why).
+PYTHON ?= $(shell hub/pick-python)
 VENV := .venv
 BIN := $(VENV)/bin
 LAB := extensions/nbplatform-lab
@@ -14,7 +16,7 @@ PYTEST_ARGS ?=
 # The venv's tools (jlpm, jupyter) come first, also for the extension's build hook.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: up install test test-fast bench lint format clean-state help
+.PHONY: up install test test-fast bench lint format clean-state help FORCE
 
 help:
 	@echo "make up     install (first time) and run the platform at http://127.0.0.1:8000"
@@ -36,8 +38,13 @@ $(STAMPS)/check:
 	  { echo "nbplatform needs Node.js 20 or newer; found $$(node --version)."; exit 1; }
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/venv: $(STAMPS)/check
-	$(PYTHON) -m venv $(VENV)
+# Rewritten only when the interpreter changes, which rebuilds the venv.
+$(STAMPS)/interpreter: FORCE
+	@mkdir -p $(STAMPS)
+	@p="$$(command -v $(PYTHON) || echo $(PYTHON))"; echo "$$p" | cmp -s - $@ || echo "$$p" > $@
+
+$(STAMPS)/venv: $(STAMPS)/check $(STAMPS)/interpreter
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@touch $@
 
@@ -90,6 +97,8 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 	cd $(LAB) && jlpm lint
+
+FORCE:
 
 clean-state:
 	rm -rf var

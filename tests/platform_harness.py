@@ -13,8 +13,10 @@ import re
 import secrets
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import suppress
@@ -56,6 +58,21 @@ def platform_env(home: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
+def open_to_users(home: Path) -> None:
+    """Let other users pass (``o+x``, not list) through the folders above ``home``.
+
+    With isolation on, users' servers run as their own system users and must reach
+    their workspaces under ``NBP_HOME``; pytest makes its temporary folders
+    ``0700``. Only folders in the system's temporary directory are changed.
+    """
+    tmp = Path(tempfile.gettempdir()).resolve()
+    for folder in home.resolve().parents:
+        if folder.is_relative_to(tmp) and folder != tmp:
+            mode = folder.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+
+
 @dataclass
 class Platform:
     """A running platform and the calls tests make to it."""
@@ -84,8 +101,9 @@ class Platform:
     # Lifecycle -------------------------------------------------------------
     def start(self, timeout: float = 300) -> Platform:
         self.home.mkdir(parents=True, exist_ok=True)
+        open_to_users(self.home)
         self.log_path = self.home / f"up-{uuid.uuid4().hex[:6]}.log"
-        log = self.log_path.open("wb")
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "wb")
         self.proc = subprocess.Popen(
             [str(BIN / "nbplatform"), "up"],
             cwd=REPO,

@@ -39,15 +39,19 @@ def up(config_file: Path | None) -> None:
     from .preflight import run_all
 
     try:
-        settings = Settings.from_env()
-        run_all(settings)
+        settings, isolation = run_all(Settings.from_env())
     except NbplatformError as e:
         _fail(e)
+    # Every process started from here (hub, proxy, services, servers) knows the
+    # decision, and creates files only its own user may read.
+    os.environ["NBP_ISOLATION"] = settings.isolation
+    os.umask(0o077)
     if config_file is None:
         local = Path.cwd() / "jupyterhub_config.py"
         config_file = local if local.exists() else REPO_ROOT / "jupyterhub_config.py"
     hub = shutil.which("jupyterhub", path=os.path.dirname(sys.executable)) or "jupyterhub"
     click.echo(f"nbplatform {__version__}: state in {settings.home}")
+    click.echo(isolation.message)
     click.echo(f"Open {settings.public_url}/ and log in as {', '.join(settings.admin_users)}.")
     sys.stdout.flush()
     os.execv(hub, [hub, "-f", str(config_file)])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from dataclasses import replace
 from typing import Any
 
 from .profiles import default_profiles_path, load_profiles
@@ -116,6 +117,7 @@ def update_services(c: Any, settings: Settings) -> None:
     """The platform service, the idle culler and the MLflow server, managed by the hub."""
     env = {
         "NBP_HOME": str(settings.home),
+        "NBP_ISOLATION": settings.isolation,
         "NBP_PROFILES": str(settings.profiles_path or default_profiles_path()),
         "NBP_MLFLOW_SOCKET": str(settings.mlflow_socket),
         "NBP_PROTECTED_ALIASES": ",".join(settings.protected_aliases),
@@ -168,17 +170,19 @@ def mlflow_service(settings: Settings) -> dict[str, Any]:
             os.path.join(os.path.dirname(settings.python), "mlflow"),
             "server",
             f"--uvicorn-opts=--uds {shlex.quote(str(settings.mlflow_socket))}",
-            f"--backend-store-uri={settings.mlflow_store_uri}",
-            f"--artifacts-destination={settings.mlflow_artifacts_destination}",
             "--serve-artifacts",
             "--workers=1",
             f"--allowed-hosts={SOCKET_HOST}",
         ],
         "cwd": str(settings.mlflow_dir),
-        # MLflow's GenAI job runner (prompt optimisation) starts eight worker
-        # processes; the platform does not use it.
         "environment": {
             "PATH": os.environ.get("PATH", ""),
+            # In the environment, not on the command line: every local user may read
+            # /proc/<pid>/cmdline, and a PostgreSQL URI holds a password.
+            "MLFLOW_BACKEND_STORE_URI": settings.mlflow_store_uri,
+            "MLFLOW_ARTIFACTS_DESTINATION": settings.mlflow_artifacts_destination,
+            # MLflow's GenAI job runner (prompt optimisation) starts eight worker
+            # processes; the platform does not use it.
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         },
     }
@@ -201,6 +205,8 @@ def scheduler_service(settings: Settings) -> dict[str, Any]:
     """
     env = {
         "NBP_HOME": str(settings.home),
+        "NBP_ISOLATION": settings.isolation,
+        "NBP_SYSTEM_USER_PREFIX": settings.system_user_prefix,
         "NBP_PROFILES": str(settings.profiles_path or default_profiles_path()),
         "NBP_PLATFORM_URL": settings.platform_url,
         "PATH": os.environ.get("PATH", ""),
@@ -225,6 +231,8 @@ def update_spawner(c: Any, settings: Settings) -> None:
     # Report activity often enough for the culler to judge within a quarter of its timeout.
     c.ProfileSpawner.activity_interval = max(1, min(300, settings.idle_timeout // 4))
     c.ProfileSpawner.home_dir_template = str(settings.users_dir / "{username}")
+    c.ProfileSpawner.isolated = settings.isolated
+    c.ProfileSpawner.system_user_prefix = settings.system_user_prefix
     c.Spawner.cmd = [os.path.join(os.path.dirname(settings.python), "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = 120
@@ -248,6 +256,12 @@ def configure(c: Any, settings: Settings | None = None) -> Settings:
         The settings that were applied.
     """
     settings = settings or Settings.from_env()
+    if settings.isolation == "auto":  # the hub was started without `nbplatform up`
+        from .preflight import check_isolation
+
+        decision = check_isolation(settings)
+        print(decision.message, flush=True)
+        settings = replace(settings, isolation="on" if decision.enabled else "off")
     settings.make_dirs()
     load_profiles(settings.profiles_path or default_profiles_path())
     for update in (

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import errno
+import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import uuid
+from dataclasses import replace
+from pathlib import Path
 
 from nbplatform.errors import ConfigurationError
 
+from .isolation import Decision, resolve
 from .settings import Settings
 
 MIN_NODE_MAJOR = 20
@@ -107,9 +112,43 @@ def check_ports(settings: Settings) -> None:
             )
 
 
-def run_all(settings: Settings) -> None:
-    """Run every check, in the order a user would fix them."""
+def check_isolation(settings: Settings, euid: int | None = None) -> Decision:
+    """Decide whether users are isolated (``NBP_ISOLATION``, ``NBP_REQUIRE_ISOLATION``).
+
+    Users' processes must be able to run the platform's interpreter and to reach
+    their workspaces: every folder above the interpreter's installation, the venv
+    and ``NBP_HOME`` must be open to other users (``o+x``).
+
+    Raises:
+        ConfigurationError: Isolation is asked for and cannot be had.
+    """
+    python = Path(settings.python)
+    return resolve(
+        settings.isolation,
+        require=settings.require_isolation,
+        euid=os.geteuid() if euid is None else euid,
+        reach=[
+            python,
+            python.resolve(),
+            Path(sys.base_prefix) / "lib",
+            Path(sys.prefix) / "lib",
+            settings.home,
+        ],
+        useradd=shutil.which("useradd") or shutil.which("useradd", path="/usr/sbin:/sbin"),
+    )
+
+
+def run_all(settings: Settings) -> tuple[Settings, Decision]:
+    """Run every check, in the order a user would fix them.
+
+    Returns:
+        The settings with ``isolation`` resolved to ``on`` or ``off``, and the
+        decision (whose sentence ``nbplatform up`` prints).
+    """
+    decision = check_isolation(settings)
+    settings = replace(settings, isolation="on" if decision.enabled else "off")
     check_home(settings)
     check_node()
     check_proxy(settings)
     check_ports(settings)
+    return settings, decision

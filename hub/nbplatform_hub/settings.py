@@ -17,6 +17,8 @@ from pathlib import Path
 
 from nbplatform.errors import ConfigurationError
 
+from .isolation import check_prefix
+
 #: The repository (or source tree) root: ``hub/nbplatform_hub/../..``.
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -63,6 +65,13 @@ class Settings:
             (a folder under ``NBP_HOME/mlflow`` when unset; ``s3://...`` at scale).
         protected_aliases: ``NBP_PROTECTED_ALIASES``, comma-separated model aliases
             only platform-admins may move (``champion`` by default).
+        isolation: ``NBP_ISOLATION``: ``auto`` (one system user per platform user
+            when the hub runs as root), ``on`` (refuse to start without) or ``off``;
+            ``nbplatform up`` resolves ``auto`` to ``on`` or ``off`` for every process
+            it starts (see :mod:`nbplatform_hub.isolation`).
+        require_isolation: ``NBP_REQUIRE_ISOLATION=1``: refuse to start without isolation.
+        system_user_prefix: ``NBP_SYSTEM_USER_PREFIX``, the start of each platform
+            user's system user name (``jupyter-``).
         python: The interpreter that runs the hub, services and servers.
     """
 
@@ -85,6 +94,9 @@ class Settings:
     mlflow_backend_uri: str | None = None
     mlflow_artifacts: str | None = None
     protected_aliases: list[str] = field(default_factory=lambda: ["champion"])
+    isolation: str = "auto"
+    require_isolation: bool = False
+    system_user_prefix: str = "jupyter-"
     python: str = sys.executable
 
     @classmethod
@@ -122,6 +134,12 @@ class Settings:
         admins = _list(env, "NBP_ADMIN_USERS", "admin")
         if not admins:
             raise ConfigurationError("NBP_ADMIN_USERS is empty: name at least one admin user.")
+        isolation = env.get("NBP_ISOLATION", "auto").strip().lower() or "auto"
+        if isolation not in {"auto", "on", "off"}:
+            raise ConfigurationError(f"NBP_ISOLATION={isolation!r} is not one of auto, on, off.")
+        require = env.get("NBP_REQUIRE_ISOLATION", "").strip().lower()
+        if require not in {"", "0", "1", "true", "false", "yes", "no"}:
+            raise ConfigurationError(f"NBP_REQUIRE_ISOLATION={require!r} is not 1 or 0.")
         token = env.get("NBP_ADMIN_TOKEN") or None
         if token is not None and len(token) < 16:
             raise ConfigurationError("NBP_ADMIN_TOKEN is too short: use at least 16 characters.")
@@ -145,6 +163,11 @@ class Settings:
             mlflow_backend_uri=env.get("NBP_MLFLOW_BACKEND_URI") or None,
             mlflow_artifacts=env.get("NBP_MLFLOW_ARTIFACTS") or None,
             protected_aliases=_list(env, "NBP_PROTECTED_ALIASES", "champion"),
+            isolation=isolation,
+            require_isolation=require in {"1", "true", "yes"},
+            system_user_prefix=check_prefix(
+                env.get("NBP_SYSTEM_USER_PREFIX", "jupyter-").strip() or "jupyter-"
+            ),
         )
 
     # Paths under NBP_HOME -------------------------------------------------
@@ -203,6 +226,16 @@ class Settings:
         return Path(tempfile.gettempdir()) / f"nbplatform-{os.getuid()}-{digest}" / "mlflow.sock"
 
     @property
+    def kernels_dir(self) -> Path:
+        """Connection files of job runs' kernels (``0711``; each file its owner's, ``0600``)."""
+        return self.home / "kernels"
+
+    @property
+    def isolated(self) -> bool:
+        """Whether each platform user's processes run as their own system user."""
+        return self.isolation == "on"
+
+    @property
     def admin_password_file(self) -> Path:
         """Where a generated admin password is kept (mode 0600)."""
         return self.home / "admin-password"
@@ -247,7 +280,13 @@ class Settings:
         ]
 
     def make_dirs(self) -> None:
-        """Create the folders under ``NBP_HOME`` (``0700`` for secrets)."""
+        """Create the folders under ``NBP_HOME``, closed to everyone but the hub's user.
+
+        ``NBP_HOME`` is ``0700`` and so is everything in it, except, with isolation
+        on, ``NBP_HOME`` itself, ``users/`` and ``kernels/``, which are ``0711``: users'
+        processes may pass through to their own workspace (``0700``, theirs) and
+        their job kernels' connection files, and list nothing.
+        """
         for path in (
             self.home,
             self.hub_dir,
@@ -256,11 +295,20 @@ class Settings:
             self.logs_dir,
             self.mlflow_dir,
             self.run_dir,
+            self.kernels_dir,
             self.mlflow_socket.parent,
         ):
             path.mkdir(parents=True, exist_ok=True)
-        for private in (self.hub_dir, self.run_dir, self.mlflow_socket.parent):
-            private.chmod(0o700)
+        passage = 0o711 if self.isolated else 0o700
+        for entry in self.home.iterdir():
+            if entry.is_symlink():
+                continue
+            if entry.is_dir():
+                entry.chmod(passage if entry in (self.users_dir, self.kernels_dir) else 0o700)
+            else:
+                entry.chmod(0o600)
+        self.home.chmod(passage)
+        self.mlflow_socket.parent.chmod(0o700)
 
 
 def ensure_admin_password(settings: Settings) -> tuple[str, bool]:

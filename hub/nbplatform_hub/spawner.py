@@ -1,7 +1,9 @@
 """The profile spawner: local single-user servers on a CPU or GPU profile.
 
 Each server runs as a local process in its user's workspace
-(``NBP_HOME/users/<name>``). The profile (``user_options["profile"]``) decides
+(``NBP_HOME/users/<name>``): with isolation on (the hub runs as root), as the
+user's own system user, created on first spawn, in a workspace that is theirs
+alone (see :mod:`nbplatform_hub.isolation`). The profile (``user_options["profile"]``) decides
 which kernels the server offers, its memory limit (enforced by
 :mod:`nbplatform_hub.memory`) and how many GPUs it gets. GPUs are exclusive: an
 allocator hands out device indices (``CUDA_VISIBLE_DEVICES``), frees them when
@@ -14,15 +16,23 @@ from __future__ import annotations
 import asyncio
 import html
 import os
+from pathlib import Path
 from typing import Any
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from tornado import web
-from traitlets import Integer, Unicode, default
+from traitlets import Bool, Integer, Unicode, default
 
 from nbplatform.errors import NbplatformError, NotFoundError
 
 from .gpus import GpuAllocator, discover_gpus
+from .isolation import (
+    SystemUser,
+    ensure_system_user,
+    prepare_workspace,
+    switch_to,
+    user_environment,
+)
 from .memory import MemoryLimit, limit_memory
 from .profiles import Profile, default_profiles_path, load_profiles, profiles_for_groups
 
@@ -78,6 +88,19 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
         help="How the profile's memory limit is enforced: auto, cgroup, watchdog or none.",
     ).tag(config=True)
 
+    isolated = Bool(
+        False,
+        help="""Run each user's server and kernels as their own system user (needs root).
+
+        The user is ``system_user_prefix`` + their name, created with ``useradd``
+        on first spawn; their workspace becomes theirs, mode 0700.
+        """,
+    ).tag(config=True)
+
+    system_user_prefix = Unicode(
+        "jupyter-", help="Start of each platform user's system user name (NBP_SYSTEM_USER_PREFIX)."
+    ).tag(config=True)
+
     @default("options_form")
     def _default_options_form(self) -> Any:
         return ProfileSpawner.render_options_form
@@ -98,6 +121,7 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
         self.profile: Profile | None = None
         self.gpu_devices: list[str] = []
         self._memory_limit: MemoryLimit | None = None
+        self.system_user: SystemUser | None = None
 
     # Profiles ---------------------------------------------------------------
     def load_profiles(self) -> list[Profile]:
@@ -216,6 +240,35 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             env["NBP_PLATFORM_URL"] = self.platform_url
         return env
 
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        """``HOME`` (the workspace), ``USER`` and ``SHELL`` of the server's user."""
+        if self.isolated and self.system_user is not None:
+            return user_environment(env, self.system_user, Path(self.home_dir))
+        return super().user_env(env)
+
+    def make_preexec_fn(self, name: str) -> Any:
+        """Become the user's system user (isolated) or just enter the workspace."""
+        if self.isolated and self.system_user is not None:
+            return switch_to(self.system_user, Path(self.home_dir))
+        return super().make_preexec_fn(name)
+
+    async def _prepare_system_user(self) -> None:
+        """Create the user's system user if needed and hand them their workspace."""
+        if not self.isolated:
+            return
+        home = Path(self.home_dir)
+
+        def prepare() -> SystemUser:
+            user = ensure_system_user(self.user.name, self.system_user_prefix, home)
+            prepare_workspace(home, user)
+            return user
+
+        try:
+            self.system_user = await asyncio.to_thread(prepare)
+        except (NbplatformError, OSError) as e:
+            message = e.message if isinstance(e, NbplatformError) else str(e)
+            raise web.HTTPError(500, f"Cannot isolate {self.user.name}'s server: {message}") from e
+
     def get_args(self) -> list[str]:
         """Command-line arguments of the server: only the profile's kernels."""
         args = super().get_args()
@@ -224,7 +277,7 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             args.append(f"--KernelSpecManager.allowed_kernelspecs={kernels!r}")
             args.append(f"--MultiKernelManager.default_kernel_name={kernels[0]}")
         args.append(f"--NbplatformLab.busy_kernel_poll_interval={self.activity_interval}")
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
+        if not self.isolated and hasattr(os, "geteuid") and os.geteuid() == 0:
             args.append("--allow-root")
         return args
 
@@ -241,6 +294,7 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             except NbplatformError as e:
                 raise web.HTTPError(e.http_status, e.message) from None
         try:
+            await self._prepare_system_user()
             result = await super().start()
             self._limit_memory(profile)
             await self._wait_listening(result)

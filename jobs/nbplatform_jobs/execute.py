@@ -51,6 +51,41 @@ def _progress_engine(run_dir: Path) -> Any:
     return ProgressEngine
 
 
+def _owner_kernel_manager(spec: dict[str, Any]) -> Any:
+    """A kernel manager that starts the run's kernel as its owner's system user.
+
+    With isolation on, ``run.json`` names the owner's account (``run_as``). The
+    executor itself stays the platform's: it writes the run folder, which the
+    owner's code cannot touch; only the kernel, which runs that code, becomes the
+    owner, in their workspace, with ``HOME`` there and umask 077. Its connection
+    file lies in ``NBP_HOME/kernels`` (which others may pass but not list), made
+    the owner's, mode 0600, so the kernel can read it and nobody else can.
+    """
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from nbplatform_hub.isolation import SystemUser, user_environment
+
+    account = spec["run_as"]
+    user = SystemUser(account["name"], int(account["uid"]), int(account["gid"]))
+    folder = Path(spec["kernels_dir"])
+    workspace = Path(spec["cwd"])
+
+    class OwnerKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+            if not self.connection_file:
+                self.connection_file = str(folder / f"kernel-{uuid.uuid4()}.json")
+            cmd, kw = await super()._async_pre_start_kernel(**kw)
+            os.chown(self.connection_file, user.uid, user.gid)
+            os.chmod(self.connection_file, 0o600)
+            kw["env"] = user_environment(dict(kw.get("env") or os.environ), user, workspace)
+            kw.update(user=user.uid, group=user.gid, extra_groups=[], umask=0o077)
+            return cmd, kw
+
+    return OwnerKernelManager
+
+
 def _failed_cell(output: Path, fallback: int) -> int:
     """Index of the failing cell in the output notebook.
 
@@ -110,6 +145,9 @@ def execute(run_dir: Path) -> dict[str, Any]:
     parameters = json.loads((run_dir / "parameters.json").read_text())
     papermill_engines.register("nbplatform", _progress_engine(run_dir))
     result: dict[str, Any] = {"status": "succeeded", "error": None, "failed_cell": None}
+    extra: dict[str, Any] = {}
+    if spec.get("run_as"):
+        extra["kernel_manager_class"] = _owner_kernel_manager(spec)
     try:
         papermill.execute_notebook(
             str(run_dir / "input.ipynb"),
@@ -124,6 +162,7 @@ def execute(run_dir: Path) -> dict[str, Any]:
             stdout_file=sys.stdout,
             stderr_file=sys.stderr,
             start_timeout=spec.get("start_timeout", 60),
+            **extra,
         )
     except PapermillExecutionError as e:
         result = {

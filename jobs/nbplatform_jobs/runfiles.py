@@ -8,14 +8,18 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from nbplatform.errors import InvalidParameterError
+from nbplatform_hub.isolation import SystemUser, ensure_system_user, prepare_workspace, read_as
+
 from .backends import RunSpec
 from .definitions import kernel_for_profile, profile_gpus
 from .settings import JobsSettings
 from .tokens import mint_token
 from .workspace import resolve_notebook, workspace_dir
 
-#: Variables of the scheduler's own environment never handed to a run.
-_PRIVATE = ("JUPYTERHUB_", "NBP_SMTP_", "MLFLOW_TRACKING_TOKEN", "NBP_TOKEN")
+#: The only variables of the scheduler's own environment a run gets (by name or
+#: prefix): the scheduler's holds its service token and database URL.
+_PASSED = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_", "TZ", "TERM", "NBP_HOME", "NBP_GPUS")
 
 
 def _atomic_copy(source: Path, target: Path) -> None:
@@ -26,8 +30,12 @@ def _atomic_copy(source: Path, target: Path) -> None:
 
 
 def _atomic_write(target: Path, text: str) -> None:
+    _atomic_write_bytes(target, text.encode())
+
+
+def _atomic_write_bytes(target: Path, data: bytes) -> None:
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text)
+    tmp.write_bytes(data)
     os.replace(tmp, target)
 
 
@@ -43,33 +51,55 @@ def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -
     """
     run_dir = settings.run_dir(job["id"], run["id"])
     run_dir.mkdir(parents=True, exist_ok=True)
+    workspace = workspace_dir(settings.home, job["owner"])
+    user = owner_account(settings, job["owner"])
     source = run.get("source_run_id")
     previous = settings.run_dir(job["id"], source) / "input.ipynb" if source else None
     if previous is not None and previous.is_file():
         _atomic_copy(previous, run_dir / "input.ipynb")
     else:
-        _atomic_copy(
-            resolve_notebook(settings.home, job["owner"], job["notebook"]),
-            run_dir / "input.ipynb",
-        )
+        notebook = resolve_notebook(settings.home, job["owner"], job["notebook"])
+        if user is None:
+            _atomic_copy(notebook, run_dir / "input.ipynb")
+        else:  # read with the owner's rights: a link swapped in leads nowhere else
+            try:
+                content = read_as(user, notebook)
+            except (OSError, ValueError) as e:
+                raise InvalidParameterError(
+                    f"notebook: {job['notebook']!r} cannot be read as {user.name} ({e})."
+                ) from None
+            _atomic_write_bytes(run_dir / "input.ipynb", content)
     _atomic_write(run_dir / "parameters.json", json.dumps(run["parameters"]))
     spec = {
         "kernel": kernel_for_profile(job["profile"]),
-        "cwd": str(workspace_dir(settings.home, job["owner"])),
+        "cwd": str(workspace),
         "notebook": job["notebook"],
         "job_id": job["id"],
         "run_id": run["id"],
         "attempt": run["attempt"],
     }
+    if user is not None:
+        spec["run_as"] = {"name": user.name, "uid": user.uid, "gid": user.gid}
+        spec["kernels_dir"] = str(settings.kernels_dir)
     _atomic_write(run_dir / "run.json", json.dumps(spec, indent=2))
     return run_dir
+
+
+def owner_account(settings: JobsSettings, owner: str) -> SystemUser | None:
+    """With isolation on, the owner's system user (created if needed), their workspace theirs."""
+    if not settings.isolated:
+        return None
+    workspace = workspace_dir(settings.home, owner)
+    user = ensure_system_user(owner, settings.system_user_prefix, workspace)
+    prepare_workspace(workspace, user)
+    return user
 
 
 def run_env(
     job: dict[str, Any], run: dict[str, Any], token: str, platform_url: str
 ) -> dict[str, str]:
     """The environment of a run: the owner's short-lived token and the ids."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_PRIVATE)}
+    env = {k: v for k, v in os.environ.items() if k.startswith(_PASSED)}
     env.update(
         {
             "NBP_PLATFORM_URL": platform_url,

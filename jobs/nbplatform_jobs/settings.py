@@ -47,6 +47,9 @@ class JobsSettings:
         smtp_from: ``NBP_SMTP_FROM``.
         smtp_user: ``NBP_SMTP_USER``.
         smtp_password: ``NBP_SMTP_PASSWORD``.
+        isolated: ``NBP_ISOLATION=on`` (resolved by ``nbplatform up``): each run's
+            kernel runs as its owner's system user, in their workspace.
+        system_user_prefix: ``NBP_SYSTEM_USER_PREFIX``.
     """
 
     home: Path
@@ -61,6 +64,13 @@ class JobsSettings:
     smtp_from: str = "nbplatform@localhost"
     smtp_user: str | None = None
     smtp_password: str | None = None
+    isolated: bool = False
+    system_user_prefix: str = "jupyter-"
+
+    @property
+    def kernels_dir(self) -> Path:
+        """Connection files of the runs' kernels (each its owner's, mode 0600)."""
+        return self.home / "kernels"
 
     @property
     def jobs_dir(self) -> Path:
@@ -98,4 +108,6 @@ class JobsSettings:
             smtp_from=env.get("NBP_SMTP_FROM") or "nbplatform@localhost",
             smtp_user=env.get("NBP_SMTP_USER") or None,
             smtp_password=env.get("NBP_SMTP_PASSWORD") or None,
+            isolated=env.get("NBP_ISOLATION", "").strip().lower() == "on",
+            system_user_prefix=env.get("NBP_SYSTEM_USER_PREFIX", "").strip() or "jupyter-",
         )
