@@ -101,10 +101,6 @@ def render_k8s(profiles_path: Path | None, image: str, output: Path | None) -> N
         click.echo(f"Wrote {output}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 def _add_jobs() -> None:
     from .cli_jobs import jobs
 
@@ -112,3 +108,6 @@ def _add_jobs() -> None:
 
 
 _add_jobs()
+
+if __name__ == "__main__":  # pragma: no cover - after every command is added
+    main()

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import yaml
 from click.testing import CliRunner
 
@@ -36,3 +39,16 @@ def test_render_k8s_bad_profiles_is_one_clear_line(tmp_path):
 def test_version():
     result = CliRunner().invoke(main, ["--version"])
     assert "nbplatform, version 0.1.0" in result.output
+
+
+def test_python_dash_m_has_every_command_of_the_console_script():
+    module = subprocess.run(
+        [sys.executable, "-m", "nbplatform_hub.cli", "jobs", "--help"],
+        capture_output=True,
+        text=True,
+    )
+    script = CliRunner().invoke(main, ["jobs", "--help"], prog_name="nbplatform")
+    assert module.returncode == 0, module.stderr
+    usage = "python -m nbplatform_hub.cli jobs"
+    assert script.exit_code == 0 and usage in module.stdout
+    assert module.stdout.replace(usage, "nbplatform jobs") == script.output
