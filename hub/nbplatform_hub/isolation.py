@@ -102,7 +102,8 @@ def ensure_system_user(name: str, prefix: str, home: Path) -> SystemUser:
 
     Created with ``useradd`` as a normal account with a group of its own, no
     password (nobody logs in as it; the hub switches to it), ``home`` as its home
-    folder (not created by ``useradd``: see :func:`prepare_workspace`).
+    folder (not created by ``useradd``: see :func:`prepare_workspace`). An account
+    whose home is elsewhere (``NBP_HOME`` moved) gets ``home`` with ``usermod``.
 
     Args:
         name: The JupyterHub user name.
@@ -143,6 +144,9 @@ def ensure_system_user(name: str, prefix: str, home: Path) -> SystemUser:
                 f"Could not create the system user {login} for {name}: "
                 f"{(result.stderr or result.stdout).strip() or 'useradd failed'}."
             ) from None
+    if entry.pw_dir != str(home):  # NBP_HOME moved: ~jupyter-<name> follows
+        usermod = shutil.which("usermod") or "/usr/sbin/usermod"
+        subprocess.run([usermod, "--home", str(home), login], capture_output=True)
     return SystemUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
 

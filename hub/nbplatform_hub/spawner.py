@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import psutil
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from tornado import web
 from traitlets import Bool, Integer, Unicode, default
@@ -37,6 +38,26 @@ from .memory import MemoryLimit, limit_memory
 from .profiles import Profile, default_profiles_path, load_profiles, profiles_for_groups
 
 _allocator: GpuAllocator | None = None
+
+
+def listener_pid(port: int) -> int | None:
+    """The process listening on TCP ``port`` of this machine, if it can be told."""
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return None
+    for conn in connections:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+            return conn.pid
+    return None
+
+
+def descendants(pid: int) -> set[int]:
+    """Pids of every process below ``pid``."""
+    try:
+        return {child.pid for child in psutil.Process(pid).children(recursive=True)}
+    except psutil.Error:
+        return set()
 
 
 def gpu_allocator() -> GpuAllocator:
@@ -320,7 +341,27 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
                 await asyncio.sleep(0.05)
                 continue
             writer.close()
+            self._check_listener(port)
             return
+
+    def _check_listener(self, port: int) -> None:
+        """Refuse a port that another process took before the new server could.
+
+        With isolation on, a user's process could listen on the port a server is
+        about to use and be routed the owner's browser traffic. The listener must be
+        the server itself or one of its children.
+        """
+        if not self.isolated or self.proc is None:
+            return
+        owner = listener_pid(port)
+        if owner is None or owner == self.pid or owner in descendants(self.pid):
+            return
+        self.log.error("Port %s of %s is held by process %s", port, self._log_name, owner)
+        raise web.HTTPError(
+            500,
+            f"The port chosen for {self.user.name}'s server ({port}) was taken by another "
+            "process; start the server again.",
+        )
 
     def _limit_memory(self, profile: Profile) -> None:
         """Put the server (and the kernels it will start) under the profile's memory limit.

@@ -161,6 +161,9 @@ def check_account(user, name: str, workspace: Path) -> None:
         read_as(user, workspace / "sub" / "n.ipynb", limit=1)
     # A process started with switch_to is the user, in the workspace, umask 077.
     env = user_environment({"PATH": os.environ["PATH"]}, user, workspace)
+    moved = workspace.parent / "moved"
+    assert ensure_system_user(name, "jupyter-", moved) == user
+    assert pwd.getpwnam(user.name).pw_dir == str(moved)  # NBP_HOME moved: home follows
     out = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getuid(), os.getcwd(), oct(os.umask(0)))"],
         preexec_fn=switch_to(user, workspace),

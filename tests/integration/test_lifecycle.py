@@ -83,6 +83,16 @@ def test_unwritable_home_is_one_sentence(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_required_isolation_that_cannot_be_had_is_one_sentence(tmp_path):
+    env = platform_env(tmp_path / "home", NBP_ISOLATION="off", NBP_REQUIRE_ISOLATION="1")
+    result = run_up(env)
+    assert result.returncode == 2
+    assert "NBP_REQUIRE_ISOLATION=1 asks for one system user per platform user" in result.stderr
+    assert "NBP_ISOLATION=off" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "home" / "hub").exists()  # refused before writing anything
+
+
 def test_missing_node_is_one_sentence(tmp_path):
     env = platform_env(tmp_path / "home")
     env["PATH"] = os.path.dirname(env["PATH"].split(os.pathsep)[0] + "/x")  # the venv's bin only

@@ -75,7 +75,8 @@ def test_hub_restart_keeps_servers_and_finishes_running_runs_once(plat, tmp_path
     platform = plat
     token = platform.create_user(USER, "data-scientist")
     write_ledger_notebook(platform.home / "users" / USER / "t.ipynb")
-    ledger = tmp_path / "ledger"
+    # In the workspace: the run's kernel runs as the owner's system user.
+    ledger = platform.home / "users" / USER / "ledger"
     ledger.mkdir()
     platform.spawn(USER, "cpu-small")
     before = server_pid(USER)

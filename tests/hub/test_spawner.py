@@ -1,0 +1,40 @@
+"""The spawner's check that a new server's port is held by the server itself."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from nbplatform_hub.spawner import descendants, listener_pid
+
+
+def test_the_listener_of_a_port_is_found():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert listener_pid(port) == os.getpid()
+    assert listener_pid(port) is None
+
+
+def test_descendants_are_children_and_grandchildren():
+    sleeper = "import time; time.sleep(30)"
+    spawn = f"subprocess.Popen([sys.executable, '-c', {sleeper!r}])"
+    code = f"import subprocess, sys, time; {spawn}; {sleeper}"
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        for _ in range(100):
+            below = descendants(os.getpid())
+            if len(below) >= 2:
+                break
+            time.sleep(0.05)
+        assert parent.pid in below and len(below) >= 2
+        assert descendants(2**22 + 7) == set()
+    finally:
+        for pid in descendants(parent.pid):
+            os.kill(pid, 9)
+        parent.kill()
+        parent.wait()
