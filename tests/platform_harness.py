@@ -47,7 +47,6 @@ def platform_env(home: Path, **overrides: str) -> dict[str, str]:
             "NBP_HUB_PORT": str(free_port()),
             "NBP_PROXY_API_PORT": str(free_port()),
             "NBP_SERVICE_PORT": str(free_port()),
-            "NBP_SCHEDULER_PORT": str(free_port()),
             "NBP_ADMIN_TOKEN": secrets.token_hex(24),
             "NBP_ADMIN_PASSWORD": "admin-" + secrets.token_hex(8),
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",

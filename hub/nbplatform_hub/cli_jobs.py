@@ -87,14 +87,24 @@ def jobs(ctx: click.Context, url: str | None, token: str | None) -> None:
 @click.option("--profile")
 @click.option("--timeout", "timeout_seconds", type=int, default=3600, show_default=True)
 @click.option("--retries", type=int, default=0, show_default=True)
-@click.option("--webhook", "webhook_url")
+@click.option("--webhook", "webhook_url", help="URL for a signed JSON notice.")
+@click.option(
+    "--notify-on",
+    "notify_on",
+    type=click.Choice(["failure", "success"]),
+    multiple=True,
+    help="Outcomes that send a notice (repeat for both; default: failure).",
+)
+@click.option("--shared", is_flag=True, default=None, help="Let every jobs reader see outputs.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def create(ctx: click.Context, notebook: str, params: tuple[str, ...], as_json: bool, **kw: Any):
     """Make NOTEBOOK (a path in your workspace) a job."""
     from nbplatform import jobs as api
 
-    kw = {k: v for k, v in kw.items() if v is not None}
+    kw = {k: v for k, v in kw.items() if v is not None and v != ()}
+    if "notify_on" in kw:
+        kw["notify_on"] = list(kw["notify_on"])
     job = _call(ctx, api.schedule, notebook, parameters=dict(map(_parse_param, params)), **kw)
     _echo(job, as_json, JOB_COLUMNS)
 

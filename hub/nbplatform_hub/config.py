@@ -121,6 +121,7 @@ def update_services(c: Any, settings: Settings) -> None:
         "NBP_PROFILES": str(settings.profiles_path or default_profiles_path()),
         "NBP_MLFLOW_SOCKET": str(settings.mlflow_socket),
         "NBP_PROTECTED_ALIASES": ",".join(settings.protected_aliases),
+        "NBP_WEBHOOK_ALLOW": os.environ.get("NBP_WEBHOOK_ALLOW", ""),
         "PATH": os.environ.get("PATH", ""),
     }
     c.JupyterHub.services = [
@@ -212,7 +213,9 @@ def scheduler_service(settings: Settings) -> dict[str, Any]:
         "PATH": os.environ.get("PATH", ""),
     }
     for name, value in os.environ.items():
-        if name.startswith(("NBP_JOBS_", "NBP_SMTP_", "NBP_PLATFORM_DB_URL", "NBP_GPUS")):
+        if name.startswith(
+            ("NBP_JOBS_", "NBP_SMTP_", "NBP_PLATFORM_DB_URL", "NBP_GPUS", "NBP_WEBHOOK_ALLOW")
+        ):
             env[name] = value
     return {
         "name": SCHEDULER_SERVICE,

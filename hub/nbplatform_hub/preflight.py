@@ -102,7 +102,6 @@ def check_ports(settings: Settings) -> None:
         ("NBP_HUB_PORT", "127.0.0.1", settings.hub_port),
         ("NBP_PROXY_API_PORT", "127.0.0.1", settings.proxy_api_port),
         ("NBP_SERVICE_PORT", "127.0.0.1", settings.service_port),
-        ("NBP_SCHEDULER_PORT", "127.0.0.1", settings.scheduler_port),
     ]
     for variable, host, port in ports:
         if port_in_use(host, port):

@@ -49,7 +49,6 @@ class Settings:
         hub_port: ``NBP_HUB_PORT``, the hub's own port (loopback).
         proxy_api_port: ``NBP_PROXY_API_PORT``, the proxy's REST API port (loopback).
         service_port: ``NBP_SERVICE_PORT``, the platform service's port (loopback).
-        scheduler_port: ``NBP_SCHEDULER_PORT``, the job scheduler's port (loopback only).
         admin_users: ``NBP_ADMIN_USERS``, comma-separated first admins.
         admin_password: ``NBP_ADMIN_PASSWORD``; generated on first start when unset.
         admin_token: ``NBP_ADMIN_TOKEN``, accepted as an API token of the first admin.
@@ -81,7 +80,6 @@ class Settings:
     hub_port: int = 8081
     proxy_api_port: int = 8001
     service_port: int = 8090
-    scheduler_port: int = 8093
     admin_users: list[str] = field(default_factory=lambda: ["admin"])
     admin_password: str | None = None
     admin_token: str | None = None
@@ -150,7 +148,6 @@ class Settings:
             hub_port=_int(env, "NBP_HUB_PORT", 8081),
             proxy_api_port=_int(env, "NBP_PROXY_API_PORT", 8001),
             service_port=_int(env, "NBP_SERVICE_PORT", 8090),
-            scheduler_port=_int(env, "NBP_SCHEDULER_PORT", 8093),
             admin_users=admins,
             admin_password=env.get("NBP_ADMIN_PASSWORD") or None,
             admin_token=token,

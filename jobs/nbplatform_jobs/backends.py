@@ -197,12 +197,24 @@ def run_processes(run_id: str, run_dir: Path) -> list[psutil.Process]:
 
 
 def kill_leftovers(run_id: str, run_dir: Path) -> None:
-    """Kill every process of a run that outlived its executor (e.g. a kernel)."""
+    """Kill every process of a run that outlived its executor (e.g. a kernel).
+
+    Also removes the connection files its kernels left in ``NBP_HOME/kernels``
+    (with isolation on), which a killed executor could not clean up.
+    """
     victims = run_processes(run_id, run_dir)
     for proc in victims:
         with suppress(psutil.Error):
             proc.kill()
     psutil.wait_procs(victims, timeout=5)
+    try:
+        folder = json.loads((run_dir / "run.json").read_text()).get("kernels_dir")
+    except (OSError, ValueError, AttributeError):
+        folder = None
+    if folder:
+        for leftover in Path(folder).glob(f"kernel-{run_id}-*.json"):
+            with suppress(OSError):
+                leftover.unlink()
 
 
 def _lock_free(run_dir: Path) -> bool:

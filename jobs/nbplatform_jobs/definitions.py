@@ -6,6 +6,7 @@ things with the same messages.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ from typing import Any
 from nbplatform.errors import InvalidParameterError, PermissionDeniedError
 
 from .models import DEFAULTS, JobCreate, JobFields
-from .parameters import check_parameters
+from .parameters import check_parameters, coerce_parameters
 from .triggers import make_trigger
+from .webhooks import Allow, check_destination
 from .workspace import resolve_notebook
 
 #: Columns of ``jobs`` that a definition sets.
@@ -32,7 +34,10 @@ COLUMNS = (
     "max_concurrent_runs",
     "active",
     "webhook_url",
+    "webhook_secret",
     "email",
+    "notify_on",
+    "shared",
     "tags",
     "owner",
 )
@@ -94,6 +99,7 @@ def validate(
     groups: Iterable[str],
     body: JobFields,
     current: dict[str, Any] | None = None,
+    webhook_allow: Allow | None = None,
 ) -> dict[str, Any]:
     """Check a new definition or a change, and return the columns to store.
 
@@ -103,13 +109,15 @@ def validate(
         groups: The owner's groups (for the profile check).
         body: The parsed request (a :class:`JobCreate` or :class:`JobUpdate`).
         current: The stored job when updating.
+        webhook_allow: Internal webhook destinations an admin allowed
+            (``NBP_WEBHOOK_ALLOW``); none when omitted.
 
     Returns:
         Column values (every column for a new job; the changed ones for an update).
 
     Raises:
         InvalidParameterError: Naming the field (``notebook``, ``parameters.<name>``,
-            ``cron``, ``timezone``, ``profile``...).
+            ``cron``, ``timezone``, ``profile``, ``webhook_url``...).
         PermissionDeniedError: The profile is not the owner's to use.
     """
     given = body.model_dump(exclude_unset=True, exclude={"owner"})
@@ -119,12 +127,21 @@ def validate(
             merged[key] = value
     if isinstance(body, JobCreate) or "notebook" in given or "parameters" in given:
         path = resolve_notebook(home, owner, merged["notebook"])
-        check_parameters(path, merged["parameters"])
+        declared = check_parameters(path, merged["parameters"])
+        merged["parameters"] = coerce_parameters(declared, merged["parameters"])
     if given.get("interval_seconds") and "cron" not in given and current:
         merged["cron"] = None
     if given.get("cron") and "interval_seconds" not in given and current:
         merged["interval_seconds"] = None
     make_trigger(merged["cron"], merged["timezone"], merged["interval_seconds"])
+    merged.setdefault("webhook_secret", None)
+    if merged.get("webhook_url"):
+        if "webhook_url" in given:
+            check_destination(
+                merged["webhook_url"], webhook_allow or Allow(), resolve_required=False
+            )
+        if not merged.get("webhook_secret"):
+            merged["webhook_secret"] = secrets.token_hex(32)
     if current is None or "profile" in given:
         merged["profile"] = choose_profile(merged.get("profile"), owner, groups)
     merged["owner"] = owner

@@ -45,7 +45,14 @@ def _progress_engine(run_dir: Path) -> Any:
 
             nb_man.cell_start = cell_start
             result = super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-            _write_json(run_dir / "progress.json", {"cell": total, "total": total})
+            # Papermill stops at a failing cell without raising (it raises after
+            # saving): progress then stays at that cell, marked failed.
+            failed = _exception_cell(nb_man.nb)
+            if failed is None:
+                _write_json(run_dir / "progress.json", {"cell": total, "total": total})
+            else:
+                progress = {"cell": failed + 1, "total": total, "failed": True}
+                _write_json(run_dir / "progress.json", progress)
             return result
 
     return ProgressEngine
@@ -75,7 +82,8 @@ def _owner_kernel_manager(spec: dict[str, Any]) -> Any:
     class OwnerKernelManager(AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             if not self.connection_file:
-                self.connection_file = str(folder / f"kernel-{uuid.uuid4()}.json")
+                name = f"kernel-{spec['run_id']}-{uuid.uuid4().hex[:8]}.json"
+                self.connection_file = str(folder / name)
             cmd, kw = await super()._async_pre_start_kernel(**kw)
             os.chown(self.connection_file, user.uid, user.gid)
             os.chmod(self.connection_file, 0o600)
@@ -86,22 +94,51 @@ def _owner_kernel_manager(spec: dict[str, Any]) -> Any:
     return OwnerKernelManager
 
 
+def _exception_cell(nb: Any) -> int | None:
+    """Index of the cell papermill marked as failing (``metadata.papermill.exception``)."""
+    for index, cell in enumerate(nb.cells):
+        if cell.get("metadata", {}).get("papermill", {}).get("exception"):
+            return index
+    return None
+
+
+def _read_output(output: Path) -> Any:
+    import nbformat
+
+    try:
+        return nbformat.read(str(output), as_version=4)
+    except (OSError, ValueError):
+        return None
+
+
 def _failed_cell(output: Path, fallback: int) -> int:
     """Index of the failing cell in the output notebook.
 
     Papermill puts an error banner above the cells of a failed notebook and marks
     the failing cell with ``metadata.papermill.exception``.
     """
-    import nbformat
+    nb = _read_output(output)
+    found = _exception_cell(nb) if nb is not None else None
+    return fallback if found is None else found
 
-    try:
-        nb = nbformat.read(str(output), as_version=4)
-    except (OSError, ValueError):
-        return fallback
-    for index, cell in enumerate(nb.cells):
-        if cell.get("metadata", {}).get("papermill", {}).get("exception"):
-            return index
-    return fallback
+
+def _error_text(ename: str, evalue: str, output: Path, cell: int) -> str:
+    """``Name: value`` of a failed cell.
+
+    An error IPython reports only on stderr (a line magic's ``UsageError``, say)
+    reaches papermill without a name or value (``CellExecutionError: ``); the
+    failing cell's last stderr line names it then.
+    """
+    if evalue or ename not in ("CellExecutionError", ""):
+        return f"{ename}: {evalue}"
+    nb = _read_output(output)
+    if nb is not None and 0 <= cell < len(nb.cells):
+        for out in reversed(nb.cells[cell].get("outputs", [])):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                lines = [line for line in str(out.get("text", "")).splitlines() if line.strip()]
+                if lines:
+                    return lines[-1].strip()
+    return f"{ename}: the cell failed without an error message (see the log)"
 
 
 #: The executor's lock on its run folder, held until the process ends.
@@ -165,10 +202,11 @@ def execute(run_dir: Path) -> dict[str, Any]:
             **extra,
         )
     except PapermillExecutionError as e:
+        cell = _failed_cell(run_dir / "output.ipynb", e.cell_index)
         result = {
             "status": "failed",
-            "error": f"{e.ename}: {e.evalue}",
-            "failed_cell": _failed_cell(run_dir / "output.ipynb", e.cell_index),
+            "error": _error_text(e.ename, e.evalue, run_dir / "output.ipynb", cell),
+            "failed_cell": cell,
         }
     except Exception as e:  # the kernel would not start, the notebook is unreadable...
         traceback.print_exc()

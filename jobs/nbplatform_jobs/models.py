@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -27,6 +27,8 @@ class JobFields(BaseModel):
     active: bool | None = None
     webhook_url: str | None = Field(default=None, max_length=2048)
     email: str | None = Field(default=None, max_length=320)
+    notify_on: list[Literal["failure", "success"]] | None = Field(default=None, max_length=2)
+    shared: bool | None = None
     tags: list[str] | None = None
 
     @field_validator("webhook_url")
@@ -35,6 +37,13 @@ class JobFields(BaseModel):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value or None
+
+    @field_validator("notify_on")
+    @classmethod
+    def _check_notify_on(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("names an outcome twice")
+        return value
 
     @field_validator("email")
     @classmethod
@@ -82,5 +91,7 @@ DEFAULTS: dict[str, Any] = {
     "active": True,
     "webhook_url": None,
     "email": None,
+    "notify_on": ["failure"],
+    "shared": False,
     "tags": [],
 }

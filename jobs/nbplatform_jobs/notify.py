@@ -1,23 +1,30 @@
-"""Failure notices: a JSON POST to the job's webhook, an e-mail when SMTP is set."""
+"""Run notices: a signed JSON POST to the job's webhook, an e-mail when SMTP is set.
+
+A job sends one when a run fails for good (``notify_on: [failure]``, the default)
+and, if it asks, when a run succeeds (``success``).
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import smtplib
-import urllib.request
 from email.message import EmailMessage
 from typing import Any
 
+from nbplatform.errors import NbplatformError
+
 from .settings import JobsSettings
+from .webhooks import deliver
 
 log = logging.getLogger("nbplatform.jobs")
 
 
-def failure_notice(job: dict[str, Any], run: dict[str, Any], platform_url: str) -> dict[str, Any]:
-    """The JSON body sent when a run fails for good (no retry left)."""
+def notice(job: dict[str, Any], run: dict[str, Any], platform_url: str) -> dict[str, Any]:
+    """The JSON body of a notice: ``run.failed`` (for good) or ``run.succeeded``."""
     return {
-        "event": "run.failed",
+        "event": event_of(run),
         "job": {"id": job["id"], "name": job["name"], "owner": job["owner"]},
         "run": {
             "id": run["id"],
@@ -34,19 +41,22 @@ def failure_notice(job: dict[str, Any], run: dict[str, Any], platform_url: str) 
     }
 
 
-def post_webhook(url: str, body: dict[str, Any]) -> None:
-    """POST ``body`` as JSON to ``url``; errors are logged, never raised."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "nbplatform-jobs"},
-        method="POST",
-    )
+def event_of(run: dict[str, Any]) -> str:
+    """``run.succeeded`` or ``run.failed`` (timed-out runs failed too)."""
+    return "run.succeeded" if run["status"] == "succeeded" else "run.failed"
+
+
+def post_webhook(settings: JobsSettings, job: dict[str, Any], body: dict[str, Any]) -> None:
+    """POST ``body`` to the job's webhook, signed; errors are logged, never raised."""
+    url = job["webhook_url"]
+    data = json.dumps(body).encode()
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            log.info("webhook %s answered %s", url, response.status)
-    except Exception as e:  # noqa: BLE001 - a notice must never stop the scheduler
-        log.warning("webhook %s failed: %s", url, e)
+        status = deliver(
+            url, data, job.get("webhook_secret"), body["event"], settings.webhook_destinations
+        )
+        log.info("webhook %s answered %s", url, status)
+    except (NbplatformError, OSError, http.client.HTTPException) as e:
+        log.warning("webhook %s failed: %s", url, getattr(e, "message", e))
 
 
 def send_email(settings: JobsSettings, to: str, body: dict[str, Any]) -> None:
@@ -68,12 +78,20 @@ def send_email(settings: JobsSettings, to: str, body: dict[str, Any]) -> None:
         log.warning("e-mail to %s failed: %s", to, e)
 
 
-def notify_failure(
+def wants_notice(job: dict[str, Any], run: dict[str, Any]) -> bool:
+    """Whether the outcome of ``run`` is one ``job`` asks to hear of (``notify_on``)."""
+    outcome = "success" if run["status"] == "succeeded" else "failure"
+    return outcome in (job.get("notify_on") or ["failure"])
+
+
+def notify(
     settings: JobsSettings, job: dict[str, Any], run: dict[str, Any], platform_url: str
 ) -> None:
-    """Send every notice the job asks for."""
-    body = failure_notice(job, run, platform_url)
+    """Send every notice the job asks for about ``run``'s final outcome."""
+    if not wants_notice(job, run):
+        return
+    body = notice(job, run, platform_url)
     if job.get("webhook_url"):
-        post_webhook(job["webhook_url"], body)
+        post_webhook(settings, job, body)
     if job.get("email"):
         send_email(settings, job["email"], body)

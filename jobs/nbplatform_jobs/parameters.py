@@ -100,3 +100,23 @@ def check_parameters(path: Path, parameters: dict[str, Any]) -> dict[str, dict[s
                 f"{declared[name].get('default')}), got {type(value).__name__} {value!r}."
             )
     return declared
+
+
+def coerce_parameters(
+    declared: dict[str, dict[str, Any]], parameters: dict[str, Any]
+) -> dict[str, Any]:
+    """``parameters`` with whole numbers given to float parameters made floats.
+
+    ``{"b": 3}`` for ``b = 2.5`` is injected as ``b = 3.0``: the notebook's code
+    sees the type its default promised.
+    """
+    out = dict(parameters)
+    for name, value in parameters.items():
+        if (
+            name in declared
+            and declared_type(declared[name]) == "float"
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+        ):
+            out[name] = float(value)
+    return out

@@ -13,6 +13,7 @@ from nbplatform_hub.isolation import SystemUser, ensure_system_user, prepare_wor
 
 from .backends import RunSpec
 from .definitions import kernel_for_profile, profile_gpus
+from .parameters import coerce_parameters, notebook_parameters
 from .settings import JobsSettings
 from .tokens import mint_token
 from .workspace import resolve_notebook, workspace_dir
@@ -69,7 +70,12 @@ def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -
                     f"notebook: {job['notebook']!r} cannot be read as {user.name} ({e})."
                 ) from None
             _atomic_write_bytes(run_dir / "input.ipynb", content)
-    _atomic_write(run_dir / "parameters.json", json.dumps(run["parameters"]))
+    try:  # the notebook may have changed since the job was saved
+        declared = notebook_parameters(run_dir / "input.ipynb")
+    except InvalidParameterError:
+        declared = {}
+    parameters = coerce_parameters(declared, run["parameters"])
+    _atomic_write(run_dir / "parameters.json", json.dumps(parameters))
     spec = {
         "kernel": kernel_for_profile(job["profile"]),
         "cwd": str(workspace),

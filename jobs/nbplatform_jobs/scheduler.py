@@ -55,7 +55,7 @@ from nbplatform.errors import NbplatformError
 
 from . import store
 from .backends import Backend, stop_run
-from .notify import notify_failure
+from .notify import notify
 from .runfiles import prepare
 from .schema import job_runs, jobs
 from .settings import JobsSettings
@@ -463,9 +463,9 @@ class Scheduler:
         log.info("run %s of job %s: %s %s", run_id, job["name"], status, outcome.get("error") or "")
         if retry is not None:
             log.info("run %s: retry %s as run %s", run_id, retry["attempt"], retry["id"])
-        elif status in ("failed", "timed-out"):
+        elif status in ("failed", "timed-out", "succeeded"):
             threading.Thread(
-                target=notify_failure,
+                target=notify,
                 args=(self.settings, job, run, self.platform_url),
                 daemon=True,
             ).start()

@@ -35,6 +35,12 @@ jobs = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("webhook_url", sa.String(2048), nullable=True),
     sa.Column("email", sa.String(320), nullable=True),
+    #: The key each webhook body is signed with (``X-Nbp-Signature-256``).
+    sa.Column("webhook_secret", sa.String(64), nullable=True),
+    #: Outcomes that send a notice: ``failure``, ``success`` (null: failure only).
+    sa.Column("notify_on", sa.JSON, nullable=True),
+    #: Whether every jobs reader may read the runs' outputs and logs.
+    sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("tags", sa.JSON, nullable=False),
     sa.Column("source", sa.String(1024), nullable=False, server_default="api"),
     sa.Column("revision", sa.Integer, nullable=False, server_default="1"),

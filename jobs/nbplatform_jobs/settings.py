@@ -9,6 +9,8 @@ from pathlib import Path
 
 from nbplatform.errors import ConfigurationError
 
+from .webhooks import Allow
+
 BACKENDS = ("local", "dask", "dask-kubernetes")
 
 
@@ -50,6 +52,8 @@ class JobsSettings:
         isolated: ``NBP_ISOLATION=on`` (resolved by ``nbplatform up``): each run's
             kernel runs as its owner's system user, in their workspace.
         system_user_prefix: ``NBP_SYSTEM_USER_PREFIX``.
+        webhook_allow: ``NBP_WEBHOOK_ALLOW``: internal webhook destinations
+            (addresses, networks, host names) an admin allows.
     """
 
     home: Path
@@ -66,6 +70,7 @@ class JobsSettings:
     smtp_password: str | None = None
     isolated: bool = False
     system_user_prefix: str = "jupyter-"
+    webhook_allow: str = ""
 
     @property
     def kernels_dir(self) -> Path:
@@ -110,4 +115,10 @@ class JobsSettings:
             smtp_password=env.get("NBP_SMTP_PASSWORD") or None,
             isolated=env.get("NBP_ISOLATION", "").strip().lower() == "on",
             system_user_prefix=env.get("NBP_SYSTEM_USER_PREFIX", "").strip() or "jupyter-",
+            webhook_allow=env.get("NBP_WEBHOOK_ALLOW", ""),
         )
+
+    @property
+    def webhook_destinations(self) -> Allow:
+        """``NBP_WEBHOOK_ALLOW``, parsed."""
+        return Allow.parse(self.webhook_allow)

@@ -179,6 +179,8 @@ def job_model(job: dict[str, Any], next_run_at: datetime | None = None) -> dict[
         "active": bool(job["active"]),
         "webhook_url": job["webhook_url"],
         "email": job["email"],
+        "notify_on": job.get("notify_on") or ["failure"],
+        "shared": bool(job.get("shared")),
         "tags": job["tags"],
         "source": job["source"],
         "created_at": iso(job["created_at"]),
@@ -262,13 +264,15 @@ def update_run(conn: Connection, run_id: str, **values: Any) -> None:
     conn.execute(job_runs.update().where(job_runs.c.id == run_id).values(**values))
 
 
-def read_progress(run_dir: Path) -> dict[str, int] | None:
-    """The executor's ``progress.json`` (cell i of n), if it wrote one."""
+def read_progress(run_dir: Path) -> dict[str, Any] | None:
+    """The executor's ``progress.json`` (cell i of n, ``failed`` at a failing cell)."""
     try:
         data = json.loads((run_dir / "progress.json").read_text())
-        return {"cell": int(data["cell"]), "total": int(data["total"])}
+        progress: dict[str, Any] = {"cell": int(data["cell"]), "total": int(data["total"])}
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    progress["failed"] = bool(data.get("failed"))
+    return progress
 
 
 def run_model(run: dict[str, Any], run_dir: Path | None = None) -> dict[str, Any]:

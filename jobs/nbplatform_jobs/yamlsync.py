@@ -91,13 +91,26 @@ def sync_folder(
                 with engine.begin() as conn:
                     current = store.find_job(conn, owner, body.name)
                     if current is None:
-                        values = validate(settings.home, owner, groups, body)
+                        values = validate(
+                            settings.home,
+                            owner,
+                            groups,
+                            body,
+                            webhook_allow=settings.webhook_destinations,
+                        )
                         store.insert_job(conn, {**values, "source": f"yaml:{path.name}"})
                     else:
                         change = JobUpdate.model_validate(
                             {k: v for k, v in raw.items() if k != "owner"}
                         )
-                        values = validate(settings.home, owner, groups, change, current)
+                        values = validate(
+                            settings.home,
+                            owner,
+                            groups,
+                            change,
+                            current,
+                            webhook_allow=settings.webhook_destinations,
+                        )
                         store.update_job(conn, current["id"], values)
                 loaded += 1
             except (NbplatformError, ValidationError, ValueError, OSError) as e:

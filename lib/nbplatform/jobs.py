@@ -67,6 +67,8 @@ def schedule(
     max_concurrent_runs: int = 1,
     webhook_url: str | None = None,
     email: str | None = None,
+    notify_on: list[str] | None = None,
+    shared: bool = False,
     tags: list[str] | None = None,
     active: bool = True,
     client: PlatformClient | None = None,
@@ -85,8 +87,14 @@ def schedule(
         retries: Retries of a failed or timed-out run.
         retry_backoff_seconds: Wait before retry n: ``backoff * 2 ** (n - 1)``.
         max_concurrent_runs: Runs of this job at once.
-        webhook_url: Receives a JSON POST when a run fails for good.
+        webhook_url: Receives a signed JSON POST (``X-Nbp-Signature-256``, keyed
+            with the job's ``webhook_secret``) when a run fails for good. Internal
+            addresses are refused unless an admin allowed them.
         email: Receives the same notice by e-mail (when the platform has SMTP).
+        notify_on: Outcomes that send a notice: ``["failure"]`` (default),
+            ``["success"]`` or both.
+        shared: Let everyone who may read jobs read the runs' outputs and logs
+            (default: only you and platform admins).
         tags: Free labels.
         active: ``False`` to create the job paused.
         client: A client (default: ``NBP_PLATFORM_URL`` and ``NBP_TOKEN``).
@@ -107,6 +115,7 @@ def schedule(
         "retry_backoff_seconds": retry_backoff_seconds,
         "max_concurrent_runs": max_concurrent_runs,
         "active": active,
+        "shared": shared,
         "tags": tags or [],
     }
     for key, value in (
@@ -115,6 +124,7 @@ def schedule(
         ("profile", profile),
         ("webhook_url", webhook_url),
         ("email", email),
+        ("notify_on", notify_on),
     ):
         if value is not None:
             body[key] = value
@@ -241,6 +251,10 @@ def wait(
                     bar = tqdm(total=step["total"], desc=f"run {current['id']}", unit="cell")
                 bar.update(step["cell"] - bar.n)
             if current["status"] in FINAL:
+                if bar is not None and current["status"] != "succeeded":
+                    at = f" at cell {step['cell']}/{step['total']}" if step else ""
+                    bar.set_description(f"run {current['id']} {current['status']}{at}")
+                    bar.colour = "red"
                 return current
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"run {current['id']} is still {current['status']}")

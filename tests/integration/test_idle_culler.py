@@ -13,8 +13,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def culling(tmp_path_factory):
-    home = tmp_path_factory.mktemp("nbp-cull")
+def culling(homes):
+    home = homes("nbp-cull")
     env = platform_env(home, NBP_GPUS="none", NBP_IDLE_TIMEOUT="16", NBP_CULL_EVERY="4")
     running = Platform(env).start()
     try:

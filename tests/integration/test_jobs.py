@@ -5,6 +5,7 @@ Shares the session platform; every user here is called ``jobs-*``.
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 import time
@@ -67,7 +68,7 @@ def test_run_now_injects_parameters_and_keeps_everything(platform):
     job = create(platform, token, name="params", parameters={"x": 3, "name": "ab"})
     run = wait_run(platform, token, run_now(platform, token, job)["id"])
     assert run["status"] == "succeeded", run
-    assert run["progress"] == {"cell": 5, "total": 5}
+    assert run["progress"] == {"cell": 5, "total": 5, "failed": False}
     assert run["duration_seconds"] > 0 and run["attempt"] == 1
     output = platform.service("GET", f"api/runs/{run['id']}/output", token).json()
     injected = [c for c in output["cells"] if "injected-parameters" in c["metadata"]["tags"]]
@@ -118,10 +119,12 @@ def test_fast_cron_fires_and_pause_stops_it(platform):
 
 class _Hook(BaseHTTPRequestHandler):
     received: list[dict] = []
+    signatures: list[tuple[bytes, str]] = []
 
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Hook.received.append(json.loads(body))
+        _Hook.signatures.append((body, self.headers.get("X-Nbp-Signature-256", "")))
         self.send_response(204)
         self.end_headers()
 
@@ -133,6 +136,7 @@ class _Hook(BaseHTTPRequestHandler):
 def webhook():
     server = HTTPServer(("127.0.0.1", 0), _Hook)
     _Hook.received = []
+    _Hook.signatures = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/hook", _Hook.received
     server.shutdown()
@@ -169,6 +173,69 @@ def test_failure_keeps_output_retries_with_backoff_and_notifies(platform, webhoo
     notice = received[0]
     assert notice["event"] == "run.failed" and notice["run"]["id"] == retry["id"]
     assert notice["run"]["error"] == "ValueError: boom" and notice["job"]["name"] == "fails"
+    (body, signature), secret = _Hook.signatures[0], job["webhook_secret"]
+    assert secret and signature == "sha256=" + hmac.new(secret.encode(), body, "sha256").hexdigest()
+
+
+def test_success_notices_when_asked_for(platform, webhook):
+    url, received = webhook
+    token = user(platform, "jobs-hooray")
+    job = create(platform, token, name="ok", webhook_url=url, notify_on=["success"])
+    assert job["notify_on"] == ["success"]
+    run = wait_run(platform, token, run_now(platform, token, job)["id"])
+    assert run["status"] == "succeeded"
+    deadline = time.monotonic() + 30
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [n["event"] for n in received] == ["run.succeeded"]
+    assert received[0]["run"]["id"] == run["id"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/latest/meta-data/", "http://[::1]:8081/hub/api", "http://10.0.0.1/"],
+)
+def test_webhooks_to_internal_addresses_are_refused(platform, url):
+    token = user(platform, "jobs-ssrf")
+    r = platform.service(
+        "POST", "api/jobs", token, json={"name": "ssrf", "notebook": "t.ipynb", "webhook_url": url}
+    )
+    assert r.status_code == 400 and "webhook_url" in r.json()["message"], r.text
+    assert "NBP_WEBHOOK_ALLOW" in r.json()["message"]
+    job = create(platform, token, name=f"ssrf-{abs(hash(url)) % 10**6}")
+    r = platform.service("PATCH", f"api/jobs/{job['id']}", token, json={"webhook_url": url})
+    assert r.status_code == 400, r.text
+    assert platform.service("GET", f"api/jobs/{job['id']}", token).json()["webhook_url"] is None
+
+
+def test_outputs_and_logs_are_private_unless_shared(platform):
+    owner = user(platform, "jobs-private")
+    other = user(platform, "jobs-curious")
+    viewer = user(platform, "jobs-peek", "viewer")
+    job = create(platform, owner, name="private")
+    assert job["shared"] is False and job["webhook_secret"] is None
+    run = wait_run(platform, owner, run_now(platform, owner, job)["id"])
+    paths = [f"api/runs/{run['id']}/output", f"api/runs/{run['id']}/log"]
+    for token, allowed in [
+        (owner, True),
+        (platform.admin_token, True),
+        (other, False),
+        (viewer, False),
+    ]:
+        for path in paths:
+            r = platform.service("GET", path, token)
+            assert r.status_code == (200 if allowed else 403), (path, r.text)
+            if not allowed:
+                assert "shared: true" in r.json()["message"]
+    # The run itself (status, progress) stays readable; the secret is the owner's.
+    assert platform.service("GET", f"api/runs/{run['id']}", other).status_code == 200
+    assert "webhook_secret" not in platform.service("GET", f"api/jobs/{job['id']}", other).json()
+    r = platform.service("PATCH", f"api/jobs/{job['id']}", other, json={"shared": True})
+    assert r.status_code == 403
+    r = platform.service("PATCH", f"api/jobs/{job['id']}", owner, json={"shared": True})
+    assert r.status_code == 200 and r.json()["shared"] is True
+    for token in (other, viewer):
+        assert all(platform.service("GET", p, token).status_code == 200 for p in paths)
 
 
 def _t(stamp: str) -> float:

@@ -24,8 +24,8 @@ FINAL = ("succeeded", "failed", "timed-out", "cancelled")
 
 
 @pytest.fixture(scope="module")
-def plat(tmp_path_factory):
-    home = tmp_path_factory.mktemp("nbp-jobs-recovery")
+def plat(homes):
+    home = homes("nbp-jobs-recovery")
     folder = home.parent / f"{home.name}-definitions"
     folder.mkdir()
     (folder / "jobs.yaml").write_text(

@@ -61,9 +61,9 @@ def seed() -> int:
 
 
 @pytest.fixture(scope="module")
-def credentials(tmp_path_factory):
+def credentials(homes):
     """A real hub to mint owners' tokens, and its scheduler's token to ask with."""
-    home = tmp_path_factory.mktemp("nbp-trials-hub")
+    home = homes("nbp-trials-hub")
     platform = start_jobs_platform(platform_env(home, NBP_GPUS="none"))
     try:
         platform.create_user(OWNER, "data-scientist")

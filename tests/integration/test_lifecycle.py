@@ -38,9 +38,9 @@ SMALL_PROFILES = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def bare(tmp_path_factory):
+def bare(homes):
     """A platform with no GPU, small profiles and a generated admin password."""
-    home = tmp_path_factory.mktemp("nbp-bare")
+    home = homes("nbp-bare")
     profiles = home.parent / "small-profiles.yaml"
     profiles.write_text(SMALL_PROFILES)
     env = platform_env(home, NBP_GPUS="none", NBP_PROFILES=str(profiles))

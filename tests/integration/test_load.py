@@ -30,8 +30,8 @@ MIN_FREE_FOR_ALL_SERVERS = 12 * 1024**3
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    home = tmp_path_factory.mktemp("nbp-load")
+def loaded(homes):
+    home = homes("nbp-load")
     env = platform_env(home, NBP_GPUS="none", NBP_IDLE_TIMEOUT="86400", NBP_CULL_EVERY="3600")
     running = Platform(env).start()
     try:

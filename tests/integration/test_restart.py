@@ -32,8 +32,8 @@ USER = "restart-rita"
 
 
 @pytest.fixture(scope="module")
-def plat(tmp_path_factory):
-    home = tmp_path_factory.mktemp("nbp-restart")
+def plat(homes):
+    home = homes("nbp-restart")
     running = start_jobs_platform(platform_env(home, NBP_GPUS="none"))
     try:
         yield running

@@ -64,6 +64,20 @@ def test_a_failing_cell_keeps_the_output_and_is_named(tmp_path):
     failed = nb.cells[outcome["failed_cell"]]
     assert 'raise ValueError("boom")' in failed.source
     assert any(o.get("output_type") == "error" for o in failed.outputs)
+    # Progress stops at the failing cell, marked failed: the 4th of 5 (parameters,
+    # injected parameters, sleep, fail, print); the output has papermill's banner too.
+    progress = json.loads(Path(spec.run_dir, "progress.json").read_text())
+    assert progress == {"cell": 4, "total": 5, "failed": True}
+
+
+def test_an_error_reported_on_stderr_only_is_named(tmp_path):
+    spec = make_run(tmp_path, "magic", {})
+    nb = nbformat.read(Path(spec.run_dir) / "input.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("%no_such_magic 1"))
+    nbformat.write(nb, Path(spec.run_dir) / "input.ipynb")
+    outcome = supervise(spec)
+    assert outcome["status"] == "failed"
+    assert outcome["error"] == "UsageError: Line magic function `%no_such_magic` not found."
 
 
 def _kernels_of(run_dir: str) -> list[psutil.Process]:

@@ -168,6 +168,16 @@ function JobItem(props: { job: IJob; onChanged: () => void }): JSX.Element {
       <div className="nbp-Muted">
         <code>{job.notebook}</code>
         {me && job.owner !== me.name && ` · ${job.owner}`}
+        <span
+          data-testid="nbp-job-sharing"
+          title={
+            job.shared
+              ? 'Everyone who may read jobs may open its outputs and logs'
+              : 'Outputs and logs: its owner and platform admins only'
+          }
+        >
+          {job.shared ? ' · outputs shared' : ' · outputs private'}
+        </span>
       </div>
       <div className="nbp-Actions">
         <SmallButton
@@ -269,7 +279,9 @@ function RunItem(props: { job: IJob; run: IRun }): JSX.Element {
   const progress =
     run.status === 'running' && run.progress
       ? ` ${run.progress.cell}/${run.progress.total}`
-      : '';
+      : run.progress?.failed
+        ? ` at cell ${run.progress.cell}/${run.progress.total}`
+        : '';
   const finished = FINAL_STATUSES.has(run.status);
 
   const showLog = async (): Promise<void> => {

@@ -49,7 +49,8 @@ export interface IRun {
   backend: string | null;
   error: string | null;
   failed_cell: number | null;
-  progress: { cell: number; total: number } | null;
+  /** Cell i of n; a failed run stays at its failing cell, with `failed` true. */
+  progress: { cell: number; total: number; failed: boolean } | null;
   cancel_requested: boolean;
 }
 
@@ -74,6 +75,9 @@ export interface IJob {
   timeout_seconds: number;
   retries: number;
   active: boolean;
+  /** Whether every jobs reader may open the runs' outputs and logs (else: owner, admins). */
+  shared: boolean;
+  notify_on: ('failure' | 'success')[];
   tags: string[];
   source: string;
   created_at: string;

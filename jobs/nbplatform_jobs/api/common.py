@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,8 +76,28 @@ class JobsAPIHandler(AuditedAPIHandler):
 
     @property
     def jobs_settings(self) -> JobsSettings:
-        """Where runs are kept (``NBP_HOME/jobs``)."""
-        return JobsSettings(home=self.context.home)
+        """The jobs settings of this service (runs are kept under ``NBP_HOME/jobs``)."""
+        return replace(JobsSettings.from_env(), home=self.context.home)
+
+    def may_read_outputs(self, job: Mapping[str, Any]) -> bool:
+        """Whether the caller may read the outputs and logs of ``job``'s runs.
+
+        They are private to the owner and platform admins unless the job is
+        ``shared``, when everyone who may read jobs may read them too.
+        """
+        return bool(job.get("shared")) or self.is_admin() or self.user["name"] == job["owner"]
+
+    def require_read_outputs(self, job: Mapping[str, Any]) -> None:
+        """Refuse unless :meth:`may_read_outputs`.
+
+        Raises:
+            PermissionDeniedError: Saying who may, and how to share.
+        """
+        if not self.may_read_outputs(job):
+            raise PermissionDeniedError(
+                f"The outputs and logs of {job['owner']}'s job {job['name']!r} are private to "
+                "its owner and platform admins; its owner can share them (shared: true)."
+            )
 
     def is_admin(self) -> bool:
         """Whether the caller may manage every job."""

@@ -27,6 +27,11 @@ def job_models(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return models
 
 
+def with_secret(model: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """``model`` with the job's ``webhook_secret`` (for its owner and admins only)."""
+    return {**model, "webhook_secret": job.get("webhook_secret")}
+
+
 class JobListHandler(JobsAPIHandler):
     """``GET`` lists definitions; ``POST`` creates one."""
 
@@ -51,11 +56,17 @@ class JobListHandler(JobsAPIHandler):
                 "only platform admins may."
             )
         groups = (await self.context.hub.get_user(owner)).get("groups", [])
-        values = validate(self.context.home, owner, groups, body)
+        values = validate(
+            self.context.home,
+            owner,
+            groups,
+            body,
+            webhook_allow=self.jobs_settings.webhook_destinations,
+        )
         with self.context.engine.begin() as conn:
             job = store.insert_job(conn, {**values, "source": "api"})
             (model,) = job_models(conn, [job])
-        self.write_json(model, status=201)
+        self.write_json(with_secret(model, job), status=201)
 
 
 class JobHandler(JobsAPIHandler):
@@ -65,8 +76,10 @@ class JobHandler(JobsAPIHandler):
         """Return the job with its next run time and last run."""
         self.require_scope(READ)
         with self.context.engine.connect() as conn:
-            (model,) = job_models(conn, [store.get_job(conn, job_id)])
-        self.write_json(model)
+            job = store.get_job(conn, job_id)
+            (model,) = job_models(conn, [job])
+        manages = self.is_admin() or self.user["name"] == job["owner"]
+        self.write_json(with_secret(model, job) if manages else model)
 
     async def patch(self, job_id: str) -> None:
         """Update fields; ``{"active": false}`` pauses, ``{"active": true}`` resumes."""
@@ -77,11 +90,18 @@ class JobHandler(JobsAPIHandler):
         groups: list[str] = []
         if body.profile is not None:
             groups = (await self.context.hub.get_user(current["owner"])).get("groups", [])
-        values = validate(self.context.home, current["owner"], groups, body, current)
+        values = validate(
+            self.context.home,
+            current["owner"],
+            groups,
+            body,
+            current,
+            webhook_allow=self.jobs_settings.webhook_destinations,
+        )
         with self.context.engine.begin() as conn:
             job = store.update_job(conn, job_id, values) if values else current
             (model,) = job_models(conn, [job])
-        self.write_json(model)
+        self.write_json(with_secret(model, job))
 
     async def delete(self, job_id: str) -> None:
         """Delete the definition, its runs and their files (running ones are cancelled)."""

@@ -58,7 +58,8 @@ class JobRunsHandler(RunsMixin):
         if body.parameters is not None:
             parameters = {**job["parameters"], **body.parameters}
             check = JobUpdate(parameters=parameters)
-            validate(self.context.home, job["owner"], [], check, job)
+            values = validate(self.context.home, job["owner"], [], check, job)
+            parameters = values.get("parameters", parameters)
         with self.context.engine.begin() as conn:
             run = store.insert_run(conn, job, "manual", parameters, self.user["name"])
         assert run is not None
@@ -156,7 +157,8 @@ class RunOutputHandler(RunsMixin):
     async def get(self, run_id: str) -> None:
         """Return the output notebook as JSON (404 before the run wrote one)."""
         self.require_scope(READ)
-        run, _ = self.load(run_id)
+        run, job = self.load(run_id)
+        self.require_read_outputs(job)
         path = self.jobs_settings.run_dir(run["job_id"], run_id) / "output.ipynb"
         try:
             notebook = json.loads(path.read_text(encoding="utf-8"))
@@ -196,7 +198,8 @@ class RunLogHandler(RunsMixin):
     async def get(self, run_id: str) -> None:
         """Return ``{"run_id", "status", "log"}`` (the last ``tail`` bytes, default 1 MB)."""
         self.require_scope(READ)
-        run, _ = self.load(run_id)
+        run, job = self.load(run_id)
+        self.require_read_outputs(job)
         path = self.jobs_settings.run_dir(run["job_id"], run_id) / "log.txt"
         tail = log_tail(self.get_query_argument("tail", str(DEFAULT_TAIL)))
         text = ""
