@@ -25,6 +25,8 @@ import re
 import shutil
 import stat
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,34 +122,52 @@ def ensure_system_user(name: str, prefix: str, home: Path) -> SystemUser:
     try:
         entry = pwd.getpwnam(login)
     except KeyError:
-        useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-        result = subprocess.run(
-            [
-                useradd,
-                "--no-create-home",
-                "--home-dir",
-                str(home),
-                "--shell",
-                "/bin/bash",
-                "--user-group",
-                "--comment",
-                f"nbplatform user {name}"[:200],
-                login,
-            ],
-            capture_output=True,
-            text=True,
-        )
-        try:  # another spawn of the same user may have created it meanwhile
-            entry = pwd.getpwnam(login)
-        except KeyError:
-            raise NbplatformError(
-                f"Could not create the system user {login} for {name}: "
-                f"{(result.stderr or result.stdout).strip() or 'useradd failed'}."
-            ) from None
+        entry = _useradd(login, name, home)
     if entry.pw_dir != str(home):  # NBP_HOME moved: ~jupyter-<name> follows
         usermod = shutil.which("usermod") or "/usr/sbin/usermod"
         subprocess.run([usermod, "--home", str(home), login], capture_output=True)
     return SystemUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
+
+
+#: One ``useradd`` at a time in this process (they lock /etc/passwd and give up).
+_USERADD = threading.Lock()
+
+
+def _useradd(login: str, name: str, home: Path) -> pwd.struct_passwd:
+    """Run ``useradd`` for ``login``, waiting its turn; retried while the files are locked.
+
+    Raises:
+        NbplatformError: ``useradd`` refused, with its message.
+    """
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    command = [
+        useradd,
+        "--no-create-home",
+        "--home-dir",
+        str(home),
+        "--shell",
+        "/bin/bash",
+        "--user-group",
+        "--comment",
+        f"nbplatform user {name}"[:200],
+        login,
+    ]
+    message = "useradd failed"
+    for attempt in range(8):
+        with _USERADD:
+            try:  # another spawn of the same user may have created it meanwhile
+                return pwd.getpwnam(login)
+            except KeyError:
+                pass
+            result = subprocess.run(command, capture_output=True, text=True)
+            try:
+                return pwd.getpwnam(login)
+            except KeyError:
+                message = (result.stderr or result.stdout).strip() or message
+        if "lock" not in message:  # another process (the scheduler) holds the files
+            break
+        time.sleep(0.1 * 2**attempt)
+    raise NbplatformError(f"Could not create the system user {login} for {name}: {message}.")
 
 
 def prepare_workspace(path: Path, user: SystemUser) -> None:

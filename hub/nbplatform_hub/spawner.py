@@ -40,6 +40,14 @@ from .profiles import Profile, default_profiles_path, load_profiles, profiles_fo
 _allocator: GpuAllocator | None = None
 
 
+#: Tries of a spawn whose port another process took first.
+PORT_ATTEMPTS = 3
+
+
+class PortTaken(Exception):
+    """The new server's port is held by a process that is not the server."""
+
+
 def listener_pid(port: int) -> int | None:
     """The process listening on TCP ``port`` of this machine, if it can be told."""
     try:
@@ -316,9 +324,20 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
                 raise web.HTTPError(e.http_status, e.message) from None
         try:
             await self._prepare_system_user()
-            result = await super().start()
-            self._limit_memory(profile)
-            await self._wait_listening(result)
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                result = await super().start()
+                self._limit_memory(profile)
+                try:
+                    await self._wait_listening(result)
+                    break
+                except PortTaken as e:
+                    # Another process (a kernel binding a random port, say) took the
+                    # port between its choice and the server's bind: try another.
+                    self.log.warning("%s (attempt %s of %s)", e, attempt, PORT_ATTEMPTS)
+                    await super().stop(now=True)
+                    if attempt == PORT_ATTEMPTS:
+                        raise web.HTTPError(500, str(e)) from None
+                    self.port = 0  # LocalProcessSpawner picks a new random port
         except BaseException:
             self._release()
             raise
@@ -356,11 +375,9 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
         owner = listener_pid(port)
         if owner is None or owner == self.pid or owner in descendants(self.pid):
             return
-        self.log.error("Port %s of %s is held by process %s", port, self._log_name, owner)
-        raise web.HTTPError(
-            500,
-            f"The port chosen for {self.user.name}'s server ({port}) was taken by another "
-            "process; start the server again.",
+        raise PortTaken(
+            f"The port chosen for {self.user.name}'s server ({port}) is held by another "
+            f"process ({owner})"
         )
 
     def _limit_memory(self, profile: Profile) -> None:
@@ -369,7 +386,10 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
         After a hub restart the same cgroup is found again by name, so a running
         server stays limited.
         """
-        if self.memory_enforcement == "none" or self._memory_limit is not None:
+        if self.memory_enforcement == "none":
+            return
+        if self._memory_limit is not None:  # a new attempt's process
+            self._memory_limit.attach(self.pid)
             return
         self._memory_limit = limit_memory(
             f"{self.user.name}-{self.name}",

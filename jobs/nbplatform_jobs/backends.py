@@ -43,6 +43,7 @@ WARM_MODULES = [
     "nbclient",
     "jupyter_client",
     "nbformat",
+    "nbconvert",
     "nbplatform_jobs.execute",
 ]
 

@@ -3,7 +3,8 @@
 The run folder holds ``run.json`` (kernel, working directory), ``parameters.json``
 and ``input.ipynb``; this writes ``output.ipynb`` (also when a cell fails: papermill
 saves it first), ``progress.json`` (cell i of n, rewritten as cells start) and
-``result.json`` (status, error, failing cell). Output of the cells goes to the
+``result.json`` (status, error, failing cell) and ``output.html`` (the output
+rendered by nbconvert). Output of the cells goes to the
 log through standard output. While it lives it holds a lock on
 ``executor.lock`` and it does not start when the folder holds ``abandoned``
 (the run was settled without it: see :func:`nbplatform_jobs.backends.stop_run`).
@@ -58,6 +59,23 @@ def _progress_engine(run_dir: Path) -> Any:
     return ProgressEngine
 
 
+def _encrypted_kernel_manager() -> Any:
+    """A kernel manager that encrypts the kernel's channels (CurveZMQ) when it can.
+
+    The platform's kernelspecs declare ``supported_encryption: [curve]``; other
+    kernels run over plain TCP on loopback, as before.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class EncryptedKernelManager(AsyncKernelManager):
+        transport_encryption = CaselessStrEnum(
+            ["disabled", "auto", "required"], default_value="auto", config=True
+        )
+
+    return EncryptedKernelManager
+
+
 def _owner_kernel_manager(spec: dict[str, Any]) -> Any:
     """A kernel manager that starts the run's kernel as its owner's system user.
 
@@ -70,8 +88,6 @@ def _owner_kernel_manager(spec: dict[str, Any]) -> Any:
     """
     import uuid
 
-    from jupyter_client.manager import AsyncKernelManager
-
     from nbplatform_hub.isolation import SystemUser, user_environment
 
     account = spec["run_as"]
@@ -79,7 +95,7 @@ def _owner_kernel_manager(spec: dict[str, Any]) -> Any:
     folder = Path(spec["kernels_dir"])
     workspace = Path(spec["cwd"])
 
-    class OwnerKernelManager(AsyncKernelManager):
+    class OwnerKernelManager(_encrypted_kernel_manager()):  # type: ignore[misc]
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             if not self.connection_file:
                 name = f"kernel-{spec['run_id']}-{uuid.uuid4().hex[:8]}.json"
@@ -182,7 +198,7 @@ def execute(run_dir: Path) -> dict[str, Any]:
     parameters = json.loads((run_dir / "parameters.json").read_text())
     papermill_engines.register("nbplatform", _progress_engine(run_dir))
     result: dict[str, Any] = {"status": "succeeded", "error": None, "failed_cell": None}
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"kernel_manager_class": _encrypted_kernel_manager()}
     if spec.get("run_as"):
         extra["kernel_manager_class"] = _owner_kernel_manager(spec)
     try:
@@ -211,8 +227,31 @@ def execute(run_dir: Path) -> dict[str, Any]:
     except Exception as e:  # the kernel would not start, the notebook is unreadable...
         traceback.print_exc()
         result = {"status": "failed", "error": f"{type(e).__name__}: {e}", "failed_cell": None}
+    render_html(run_dir)
     _write_json(run_dir / "result.json", result)
     return result
+
+
+def render_html(run_dir: Path) -> None:
+    """Write ``output.html``, the output notebook rendered by nbconvert (lab template).
+
+    Also for a failed run; a rendering that fails is logged and leaves no file.
+    """
+    output = run_dir / "output.ipynb"
+    if not output.is_file():
+        return
+    try:
+        import nbformat
+        from nbconvert import HTMLExporter
+
+        body, _ = HTMLExporter(template_name="lab").from_notebook_node(
+            nbformat.read(str(output), as_version=4)
+        )
+        tmp = run_dir / "output.html.tmp"
+        tmp.write_text(body, encoding="utf-8")
+        os.replace(tmp, run_dir / "output.html")
+    except Exception as e:  # noqa: BLE001 - the run's result matters more
+        print(f"nbplatform: rendering output.html failed: {type(e).__name__}: {e}", flush=True)
 
 
 def main() -> None:

@@ -53,12 +53,17 @@ class JobFields(BaseModel):
         return value or None
 
 
+#: A client's idempotency token: printable ASCII, as jupyter-scheduler takes one.
+_TOKEN = r"^[!-~]{1,64}$"
+
+
 class JobCreate(JobFields):
     """``POST api/jobs``: a new job definition."""
 
     name: str = Field(min_length=1, max_length=128, pattern=_NAME)
     notebook: str = Field(min_length=1, max_length=1024)
     owner: str | None = Field(default=None, max_length=255)
+    idempotency_token: str | None = Field(default=None, pattern=_TOKEN)
 
 
 class JobUpdate(JobFields):
@@ -77,6 +82,7 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     parameters: dict[str, Any] | None = None
+    idempotency_token: str | None = Field(default=None, pattern=_TOKEN)
 
 
 DEFAULTS: dict[str, Any] = {

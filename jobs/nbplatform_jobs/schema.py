@@ -46,7 +46,10 @@ jobs = sa.Table(
     sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    #: A client's key for its create request: a retry gets this job back.
+    sa.Column("idempotency_token", sa.String(64), nullable=True),
     sa.UniqueConstraint("owner", "name", name="uq_jobs_owner_name"),
+    sa.UniqueConstraint("owner", "idempotency_token", name="uq_jobs_owner_idempotency"),
 )
 
 job_runs = sa.Table(
@@ -75,6 +78,9 @@ job_runs = sa.Table(
     sa.Column("failed_cell", sa.Integer, nullable=True),
     #: The id of the hub token minted for the run (the audit log looks it up).
     sa.Column("token_id", sa.String(64), nullable=True, index=True),
+    #: A client's key for its "run now" request: a retry gets this run back.
+    sa.Column("idempotency_token", sa.String(64), nullable=True),
     sa.UniqueConstraint("job_id", "scheduled_for", "attempt", name="uq_job_runs_scheduled"),
+    sa.UniqueConstraint("job_id", "idempotency_token", name="uq_job_runs_idempotency"),
     sa.Index("ix_job_runs_job_created", "job_id", "created_at"),
 )

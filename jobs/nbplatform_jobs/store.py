@@ -79,11 +79,33 @@ def insert_job(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
         with conn.begin_nested():
             conn.execute(jobs.insert().values(**row))
     except IntegrityError:
+        token = values.get("idempotency_token")
+        if token and job_by_token(conn, values["owner"], token) is not None:
+            raise ConflictError(
+                f"idempotency_token: {token!r} was used for another request by "
+                f"{values['owner']}; send the same request again, or a new token."
+            ) from None
         raise ConflictError(
             f"name: {values['owner']} already has a job named {values['name']!r}; "
             "pick another name or update that job."
         ) from None
     return get_job(conn, row["id"])
+
+
+def job_by_token(conn: Connection, owner: str, token: str) -> dict[str, Any] | None:
+    """The job ``owner`` created with idempotency token ``token``, if any."""
+    query = jobs.select().where(jobs.c.owner == owner, jobs.c.idempotency_token == token)
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def run_by_token(conn: Connection, job_id: str, token: str) -> dict[str, Any] | None:
+    """The run of ``job_id`` created with idempotency token ``token``, if any."""
+    query = job_runs.select().where(
+        job_runs.c.job_id == job_id, job_runs.c.idempotency_token == token
+    )
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
 
 
 def get_job(conn: Connection, job_id: str) -> dict[str, Any]:
@@ -200,11 +222,13 @@ def insert_run(
     attempt: int = 1,
     source_run_id: str | None = None,
     not_before: datetime | None = None,
+    idempotency_token: str | None = None,
 ) -> dict[str, Any] | None:
     """Queue a run of ``job``.
 
     Returns:
-        The run, or ``None`` when this scheduled time (and attempt) already has one.
+        The run, or ``None`` when this scheduled time (and attempt) already has one,
+        or this idempotency token a run.
     """
     row = {
         "id": new_id(),
@@ -218,6 +242,7 @@ def insert_run(
         "requested_by": requested_by,
         "created_at": utcnow(),
         "not_before": not_before,
+        "idempotency_token": idempotency_token,
     }
     try:
         with conn.begin_nested():

@@ -71,6 +71,7 @@ def schedule(
     shared: bool = False,
     tags: list[str] | None = None,
     active: bool = True,
+    idempotency_token: str | None = None,
     client: PlatformClient | None = None,
 ) -> dict[str, Any]:
     """Make ``notebook`` (a path in your workspace) a job.
@@ -97,6 +98,8 @@ def schedule(
             (default: only you and platform admins).
         tags: Free labels.
         active: ``False`` to create the job paused.
+        idempotency_token: A key of yours: sending the same request again with it
+            (after a timeout, say) returns the job it made instead of a duplicate.
         client: A client (default: ``NBP_PLATFORM_URL`` and ``NBP_TOKEN``).
 
     Returns:
@@ -125,6 +128,7 @@ def schedule(
         ("webhook_url", webhook_url),
         ("email", email),
         ("notify_on", notify_on),
+        ("idempotency_token", idempotency_token),
     ):
         if value is not None:
             body[key] = value
@@ -178,9 +182,15 @@ def run_now(
     job: str | dict[str, Any],
     parameters: dict[str, Any] | None = None,
     client: PlatformClient | None = None,
+    idempotency_token: str | None = None,
 ) -> dict[str, Any]:
-    """Queue a run now; ``parameters`` override the job's for this run only."""
-    body = {"parameters": parameters} if parameters is not None else {}
+    """Queue a run now; ``parameters`` override the job's for this run only.
+
+    The same ``idempotency_token`` again returns the run it made, not a second run.
+    """
+    body: dict[str, Any] = {"parameters": parameters} if parameters is not None else {}
+    if idempotency_token is not None:
+        body["idempotency_token"] = idempotency_token
     return _client(client).request("POST", f"api/jobs/{_id(job)}/runs", json=body)
 
 
@@ -214,9 +224,20 @@ def get_output(run: str | dict[str, Any], client: PlatformClient | None = None) 
     return _client(client).request("GET", f"api/runs/{_id(run)}/output")
 
 
-def log(run: str | dict[str, Any], client: PlatformClient | None = None) -> str:
-    """The run's log."""
-    return _client(client).request("GET", f"api/runs/{_id(run)}/log")["log"]
+def log(
+    run: str | dict[str, Any], tail: int | None = None, client: PlatformClient | None = None
+) -> str:
+    """The run's whole log (or its last ``tail`` bytes), read page by page."""
+    path = f"api/runs/{_id(run)}/log"
+    if tail is not None:
+        return _client(client).request("GET", path, params={"tail": tail})["log"]
+    parts, offset = [], 0
+    while True:
+        page = _client(client).request("GET", path, params={"offset": offset})
+        parts.append(page["log"])
+        if page["next_offset"] >= page["size"] or page["next_offset"] <= offset:
+            return "".join(parts)
+        offset = page["next_offset"]
 
 
 def wait(

@@ -7,8 +7,11 @@ import socket
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
-from nbplatform_hub.spawner import descendants, listener_pid
+import pytest
+
+from nbplatform_hub.spawner import PortTaken, ProfileSpawner, descendants, listener_pid
 
 
 def test_the_listener_of_a_port_is_found():
@@ -38,3 +41,22 @@ def test_descendants_are_children_and_grandchildren():
             os.kill(pid, 9)
         parent.kill()
         parent.wait()
+
+
+def test_a_port_held_by_another_process_is_refused():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            server = SimpleNamespace(
+                isolated=True, proc=other, pid=other.pid, user=SimpleNamespace(name="ana")
+            )
+            with pytest.raises(PortTaken, match=rf"ana's server \({port}\) is held by"):
+                ProfileSpawner._check_listener(server, port)  # type: ignore[arg-type]
+            server.pid = os.getpid()  # the listener is the server itself
+            ProfileSpawner._check_listener(server, port)  # type: ignore[arg-type]
+        finally:
+            other.kill()
+            other.wait()

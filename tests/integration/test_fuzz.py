@@ -128,6 +128,7 @@ def still_answers(platform: Platform, token: str) -> None:
 PATH_TEMPLATES = [
     ("GET", "api/runs/{x}"),
     ("GET", "api/runs/{x}/output"),
+    ("GET", "api/runs/{x}/html"),
     ("GET", "api/runs/{x}/log"),
     ("POST", "api/runs/{x}/cancel"),
     ("GET", "api/jobs/{x}"),

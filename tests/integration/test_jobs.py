@@ -69,6 +69,8 @@ def test_run_now_injects_parameters_and_keeps_everything(platform):
     run = wait_run(platform, token, run_now(platform, token, job)["id"])
     assert run["status"] == "succeeded", run
     assert run["progress"] == {"cell": 5, "total": 5, "failed": False}
+    log = platform.service("GET", f"api/runs/{run['id']}/log", token).json()["log"]
+    assert "without encryption" not in log  # the kernel's channels are CurveZMQ
     assert run["duration_seconds"] > 0 and run["attempt"] == 1
     output = platform.service("GET", f"api/runs/{run['id']}/output", token).json()
     injected = [c for c in output["cells"] if "injected-parameters" in c["metadata"]["tags"]]
@@ -215,7 +217,7 @@ def test_outputs_and_logs_are_private_unless_shared(platform):
     job = create(platform, owner, name="private")
     assert job["shared"] is False and job["webhook_secret"] is None
     run = wait_run(platform, owner, run_now(platform, owner, job)["id"])
-    paths = [f"api/runs/{run['id']}/output", f"api/runs/{run['id']}/log"]
+    paths = [f"api/runs/{run['id']}/{what}" for what in ("output", "log", "html")]
     for token, allowed in [
         (owner, True),
         (platform.admin_token, True),
@@ -420,3 +422,70 @@ def test_deleting_a_job_stops_its_running_run(platform):
     while job_dir.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not job_dir.exists()
+
+
+def test_creates_with_an_idempotency_token_never_duplicate(platform):
+    token = user(platform, "jobs-retry")
+    body = {"name": "once", "notebook": "t.ipynb", "idempotency_token": "create-1"}
+    first = platform.service("POST", "api/jobs", token, json=body)
+    again = platform.service("POST", "api/jobs", token, json=body)
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    other = platform.service("POST", "api/jobs", token, json={**body, "name": "twice"})
+    assert other.status_code == 409 and "idempotency_token" in other.json()["message"]
+    # Another user's token of the same text is theirs.
+    mine = user(platform, "jobs-retry-2")
+    assert platform.service("POST", "api/jobs", mine, json=body).status_code == 201
+
+    job = first.json()
+    run_body = {"idempotency_token": "run-1"}
+    run = platform.service("POST", f"api/jobs/{job['id']}/runs", token, json=run_body)
+    rerun = platform.service("POST", f"api/jobs/{job['id']}/runs", token, json=run_body)
+    assert (run.status_code, rerun.status_code) == (201, 200)
+    assert rerun.json()["id"] == run.json()["id"]
+    wait_run(platform, token, run.json()["id"])
+    assert len(runs_of(platform, token, job)) == 1
+    bad = platform.service("POST", "api/jobs", token, json={**body, "idempotency_token": "a b"})
+    assert bad.status_code == 400 and "idempotency_token" in bad.text
+
+
+def test_a_long_log_says_it_was_cut_and_pages_through_whole(platform):
+    import nbplatform as nbp
+
+    token = user(platform, "jobs-chatty")
+    line = "é" * 999
+    write_notebook(
+        platform.home / "users" / "jobs-chatty" / "chatty.ipynb",
+        body=[f"for i in range(800):\n    print(i, {line!r})"],
+    )
+    job = create(platform, token, name="chatty", notebook="chatty.ipynb")
+    run = wait_run(platform, token, run_now(platform, token, job)["id"])
+    assert run["status"] == "succeeded", run
+    tail = platform.service("GET", f"api/runs/{run['id']}/log", token).json()
+    jsonschema.validate(tail, schema("RunLog"))
+    assert tail["truncated"] and tail["size"] > 1 << 20 and tail["next_offset"] == tail["size"]
+    assert tail["offset"] > 0 and "\ufffd" not in tail["log"]
+    client = nbp.client.PlatformClient(f"{platform.url}/services/platform/", token=token)
+    whole = nbp.jobs.log(run, client=client)
+    assert len(whole.encode()) == tail["size"]
+    assert all(f"{i} {line}" in whole for i in (0, 399, 799))
+    r = platform.service("GET", f"api/runs/{run['id']}/log?offset=5&tail=3", token)
+    assert r.status_code == 400 and "tail" in r.json()["message"]
+
+
+def test_each_run_keeps_an_html_rendering_served_sandboxed(platform):
+    token = user(platform, "jobs-html")
+    job = create(platform, token, name="rendered", parameters={"fail": True})
+    run = wait_run(platform, token, run_now(platform, token, job)["id"])
+    assert run["status"] == "failed"  # failed runs are rendered too
+    r = platform.service("GET", f"api/runs/{run['id']}/html", token)
+    assert r.status_code == 200 and "<html" in r.json()["html"]
+    assert "ValueError" in r.json()["html"]
+    r = platform.service("GET", f"api/runs/{run['id']}/html?download=1", token)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert r.headers["Content-Security-Policy"].startswith("sandbox")
+    assert r.headers["Content-Disposition"].startswith('attachment; filename="rendered-')
+    assert b"<html" in r.content
+    bad = platform.service("GET", f"api/runs/{run['id']}/html?download=yes", token)
+    assert bad.status_code == 400

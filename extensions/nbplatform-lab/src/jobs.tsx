@@ -25,7 +25,7 @@ import {
   runNow,
   setActive
 } from './jobsApi';
-import { openRunOutput } from './runOutput';
+import { downloadRunHtml, openRunOutput } from './runOutput';
 import { Section } from './sections';
 
 /** How often job lists and run histories refresh while on screen. */
@@ -287,9 +287,13 @@ function RunItem(props: { job: IJob; run: IRun }): JSX.Element {
   const showLog = async (): Promise<void> => {
     await act('Log', async () => {
       const answer = await runLog(run.id);
+      const cut = answer.truncated
+        ? `[The last ${answer.next_offset - answer.offset} of ${answer.size} bytes; ` +
+          'nbplatform jobs logs <run> prints the whole log.]\n'
+        : '';
       await showTextDialog(
         `Log of ${job.name}, run ${run.id.slice(0, 8)}`,
-        answer.log
+        cut + answer.log
       );
     });
   };
@@ -316,6 +320,17 @@ function RunItem(props: { job: IJob; run: IRun }): JSX.Element {
           disabled={!finished}
           onClick={() =>
             void act('Output', () => openRunOutput(app, job.name, run))
+          }
+        />
+        <SmallButton
+          label="HTML"
+          testId="nbp-run-html"
+          title="Download the executed notebook rendered as HTML"
+          disabled={!finished}
+          onClick={() =>
+            void act('HTML', async () => {
+              await downloadRunHtml(job.name, run);
+            })
           }
         />
         <SmallButton

@@ -100,6 +100,11 @@ export interface IRunLog {
   run_id: string;
   status: RunStatus;
   log: string;
+  /** Bytes [offset, next_offset) of a log of `size` bytes. */
+  offset: number;
+  next_offset: number;
+  size: number;
+  truncated: boolean;
 }
 
 /**
@@ -173,4 +178,13 @@ export function runLog(runId: string): Promise<IRunLog> {
 
 export function runOutput(runId: string): Promise<INotebookJSON> {
   return requestAPI<INotebookJSON>(`runs/${encodeURIComponent(runId)}/output`);
+}
+
+/** The output notebook rendered as HTML by nbconvert (written when the run ends). */
+export function runHtml(
+  runId: string
+): Promise<{ run_id: string; html: string }> {
+  return requestAPI<{ run_id: string; html: string }>(
+    `runs/${encodeURIComponent(runId)}/html`
+  );
 }

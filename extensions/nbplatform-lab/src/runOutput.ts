@@ -1,7 +1,7 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { Contents } from '@jupyterlab/services';
 
-import { INotebookJSON, IRun, runOutput } from './jobsApi';
+import { INotebookJSON, IRun, runHtml, runOutput } from './jobsApi';
 
 /** The folder of the workspace that receives copies of run outputs. */
 export const RUNS_FOLDER = 'job-runs';
@@ -83,4 +83,29 @@ export async function openRunOutput(
   });
   await app.commands.execute('docmanager:open', { path, factory: 'Notebook' });
   return path;
+}
+
+/**
+ * Download the run's HTML rendering as a file (it is never shown in the page,
+ * where its scripts would act as the user).
+ */
+export async function downloadRunHtml(
+  jobName: string,
+  run: IRun
+): Promise<string> {
+  const { html } = await runHtml(run.id);
+  const name = `${safeName(jobName)}-${run.id.slice(0, 12)}.html`;
+  const url = URL.createObjectURL(new Blob([html], { type: 'text/html' }));
+  try {
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = name;
+    link.rel = 'noopener';
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  } finally {
+    window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+  return name;
 }

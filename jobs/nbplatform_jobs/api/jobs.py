@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from nbplatform.errors import PermissionDeniedError
+from nbplatform.errors import ConflictError, PermissionDeniedError
 
 from .. import store
 from ..definitions import validate
@@ -55,6 +55,9 @@ class JobListHandler(JobsAPIHandler):
                 f"owner: {self.user['name']} may not create jobs for {owner}; "
                 "only platform admins may."
             )
+        token = body.idempotency_token
+        if token and self.replay(owner, token, body):
+            return
         groups = (await self.context.hub.get_user(owner)).get("groups", [])
         values = validate(
             self.context.home,
@@ -63,10 +66,39 @@ class JobListHandler(JobsAPIHandler):
             body,
             webhook_allow=self.jobs_settings.webhook_destinations,
         )
-        with self.context.engine.begin() as conn:
-            job = store.insert_job(conn, {**values, "source": "api"})
-            (model,) = job_models(conn, [job])
+        try:
+            with self.context.engine.begin() as conn:
+                row = {**values, "source": "api", "idempotency_token": token}
+                job = store.insert_job(conn, row)
+                (model,) = job_models(conn, [job])
+        except ConflictError:
+            if token and self.replay(owner, token, body):  # the same request, at once
+                return
+            raise
         self.write_json(with_secret(model, job), status=201)
+
+    def replay(self, owner: str, token: str, body: JobCreate) -> bool:
+        """Answer a retried create (same idempotency token) with the job it made.
+
+        Returns:
+            Whether the token had made a job (then answered, 200).
+
+        Raises:
+            ConflictError: The token made a job of another name or notebook.
+        """
+        with self.context.engine.connect() as conn:
+            job = store.job_by_token(conn, owner, token)
+            if job is None:
+                return False
+            (model,) = job_models(conn, [job])
+        if (job["name"], job["notebook"]) != (body.name, body.notebook):
+            raise ConflictError(
+                f"idempotency_token: {token!r} already made {owner}'s job {job['name']!r} "
+                f"({job['notebook']}); a new request needs a new token."
+            )
+        self.set_header("Idempotent-Replayed", "true")
+        self.write_json(with_secret(model, job), status=200)
+        return True
 
 
 class JobHandler(JobsAPIHandler):

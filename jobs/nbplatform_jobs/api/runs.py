@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from nbplatform.errors import ConflictError, InvalidParameterError, NotFoundError
@@ -10,6 +11,7 @@ from nbplatform.errors import ConflictError, InvalidParameterError, NotFoundErro
 from .. import store
 from ..definitions import validate
 from ..models import JobUpdate, RunRequest
+from ..runlog import DEFAULT_PAGE, MAX_PAGE, read_page
 from ..schema import FINAL_STATUSES, RUN_STATUSES, job_runs
 from .common import ID_PATTERN, READ, JobsAPIHandler, setup
 
@@ -54,6 +56,9 @@ class JobRunsHandler(RunsMixin):
             job = store.get_job(conn, job_id)
         self.require_manage(job["owner"])
         body = self.json_body(RunRequest)
+        token = body.idempotency_token
+        if token and self.replay(job_id, token):
+            return
         parameters = job["parameters"]
         if body.parameters is not None:
             parameters = {**job["parameters"], **body.parameters}
@@ -61,10 +66,26 @@ class JobRunsHandler(RunsMixin):
             values = validate(self.context.home, job["owner"], [], check, job)
             parameters = values.get("parameters", parameters)
         with self.context.engine.begin() as conn:
-            run = store.insert_run(conn, job, "manual", parameters, self.user["name"])
+            run = store.insert_run(
+                conn, job, "manual", parameters, self.user["name"], idempotency_token=token
+            )
+        if run is None and token and self.replay(job_id, token):  # the same request, at once
+            return
         assert run is not None
         run["job_name"], run["owner"] = job["name"], job["owner"]
         self.write_json(self.run_model(run), status=201)
+
+    def replay(self, job_id: str, token: str) -> bool:
+        """Answer a retried "run now" (same idempotency token) with the run it made."""
+        with self.context.engine.connect() as conn:
+            run = store.run_by_token(conn, job_id, token)
+            if run is None:
+                return False
+            job = store.get_job(conn, job_id)
+        run["job_name"], run["owner"] = job["name"], job["owner"]
+        self.set_header("Idempotent-Replayed", "true")
+        self.write_json(self.run_model(run), status=200)
+        return True
 
 
 class RunListHandler(RunsMixin):
@@ -174,41 +195,105 @@ class RunOutputHandler(RunsMixin):
         self.write_json(notebook)
 
 
-#: The most of a log one request returns; ``tail`` defaults to :data:`DEFAULT_TAIL`.
-MAX_TAIL = 16 << 20
-DEFAULT_TAIL = 1 << 20
+#: Headers of a rendered output: the owner's HTML runs nowhere (no scripts, its own
+#: origin), whoever opens it.
+_HTML_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; "
+    "img-src data:; font-src data:",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
-def log_tail(raw: str) -> int:
-    """The ``tail`` query argument: a number of bytes, 0 to :data:`MAX_TAIL`.
+class RunHtmlHandler(RunsMixin):
+    """``GET api/runs/<id>/html``: the output notebook rendered as HTML (nbconvert)."""
+
+    async def get(self, run_id: str) -> None:
+        """``{"run_id", "html"}``; ``?download=1``: the file itself, as an attachment.
+
+        The file is served sandboxed (``Content-Security-Policy: sandbox``): a
+        notebook's HTML and scripts cannot act in the platform's origin.
+        """
+        self.require_scope(READ)
+        run, job = self.load(run_id)
+        self.require_read_outputs(job)
+        download = self.get_query_argument("download", "0")
+        if download not in ("0", "1"):
+            raise InvalidParameterError(f"download: {download[:20]!r} is not 0 or 1.")
+        path = self.jobs_settings.run_dir(run["job_id"], run_id) / "output.html"
+        try:
+            html = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"Run {run_id} has no HTML rendering ({run['status']}): it is written "
+                "when the run ends."
+            ) from None
+        if download == "0":
+            self.write_json({"run_id": run_id, "html": html.decode("utf-8", "replace")})
+            return
+        for name, value in _HTML_HEADERS.items():
+            self.set_header(name, value)
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", job["name"]).strip("-") or "job"
+        self.set_header("Content-Disposition", f'attachment; filename="{stem}-{run_id[:12]}.html"')
+        self.finish(html)
+
+
+def _bytes_argument(name: str, raw: str | None, default: int | None) -> int | None:
+    """A whole number of bytes from the query (0 to :data:`MAX_PAGE` for sizes).
 
     Raises:
         InvalidParameterError: Not such a number.
     """
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 8 or int(raw) > MAX_TAIL:
+    if raw is None:
+        return default
+    limit = MAX_PAGE if name != "offset" else 2**62
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > limit:
         raise InvalidParameterError(
-            f"tail: {raw[:40]!r} is not a number of bytes between 0 and {MAX_TAIL}."
+            f"{name}: {raw[:40]!r} is not a number of bytes between 0 and {limit}."
         )
     return int(raw)
 
 
 class RunLogHandler(RunsMixin):
-    """``GET api/runs/<id>/log``: the run's log (papermill and kernel output)."""
+    """``GET api/runs/<id>/log``: the run's log (papermill and kernel output), in pages."""
 
     async def get(self, run_id: str) -> None:
-        """Return ``{"run_id", "status", "log"}`` (the last ``tail`` bytes, default 1 MB)."""
+        """Return a page of the log and where it lies in the whole.
+
+        ``?tail=N`` (default 1 MiB): the last N bytes. ``?offset=N&length=M``: M
+        bytes (default 1 MiB, at most 16 MiB) from byte N; follow ``next_offset``
+        until it reaches ``size`` to read the whole log. ``truncated`` says the
+        log holds more than this page.
+        """
         self.require_scope(READ)
         run, job = self.load(run_id)
         self.require_read_outputs(job)
         path = self.jobs_settings.run_dir(run["job_id"], run_id) / "log.txt"
-        tail = log_tail(self.get_query_argument("tail", str(DEFAULT_TAIL)))
-        text = ""
-        if path.is_file():
-            with path.open("rb") as f:
-                size = f.seek(0, 2)
-                f.seek(max(0, size - tail))
-                text = f.read().decode("utf-8", errors="replace")
-        self.write_json({"run_id": run_id, "status": run["status"], "log": text})
+        offset = _bytes_argument("offset", self.get_query_argument("offset", None), None)
+        if offset is None:
+            length = _bytes_argument("tail", self.get_query_argument("tail", None), DEFAULT_PAGE)
+            if self.get_query_argument("length", None) is not None:
+                raise InvalidParameterError("length: goes with offset; use tail for the end.")
+        else:
+            if self.get_query_argument("tail", None) is not None:
+                raise InvalidParameterError("tail: give either offset (and length) or tail.")
+            length = _bytes_argument(
+                "length", self.get_query_argument("length", None), DEFAULT_PAGE
+            )
+        assert length is not None
+        page = read_page(path, offset, length)
+        self.write_json(
+            {
+                "run_id": run_id,
+                "status": run["status"],
+                "log": page.text,
+                "offset": page.offset,
+                "next_offset": page.next_offset,
+                "size": page.size,
+                "truncated": page.truncated,
+            }
+        )
 
 
 _ID = rf"(?P<run_id>{ID_PATTERN})"
@@ -219,5 +304,6 @@ routes = [
     (rf"api/runs/{_ID}/cancel", RunCancelHandler),
     (rf"api/runs/{_ID}/rerun", RunRerunHandler),
     (rf"api/runs/{_ID}/output", RunOutputHandler),
+    (rf"api/runs/{_ID}/html", RunHtmlHandler),
     (rf"api/runs/{_ID}/log", RunLogHandler),
 ]
