@@ -360,7 +360,8 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
                 await asyncio.sleep(0.05)
                 continue
             writer.close()
-            self._check_listener(port)
+            # Off the hub's event loop: listing sockets reads all of /proc.
+            await asyncio.to_thread(self._check_listener, port)
             return
 
     def _check_listener(self, port: int) -> None:
