@@ -68,6 +68,13 @@ def descendants(pid: int) -> set[int]:
         return set()
 
 
+def curve_available() -> bool:
+    """Whether this machine's ZeroMQ can encrypt kernel channels (CurveZMQ, libsodium)."""
+    import zmq
+
+    return bool(zmq.has("curve"))
+
+
 def gpu_allocator() -> GpuAllocator:
     """Return the hub's GPU allocator, discovering devices on first use."""
     global _allocator
@@ -306,6 +313,11 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             args.append(f"--KernelSpecManager.allowed_kernelspecs={kernels!r}")
             args.append(f"--MultiKernelManager.default_kernel_name={kernels[0]}")
         args.append(f"--NbplatformLab.busy_kernel_poll_interval={self.activity_interval}")
+        if curve_available():
+            # Kernels listen on loopback, where every local account can connect:
+            # CurveZMQ keeps their IOPub (outputs) and the rest to the server.
+            args.append("--MappingKernelManager.transport_encryption=auto")
+            args.append("--KernelManager.transport_encryption=auto")
         if not self.isolated and hasattr(os, "geteuid") and os.geteuid() == 0:
             args.append("--allow-root")
         return args

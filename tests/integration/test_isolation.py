@@ -106,6 +106,39 @@ print("REPORT " + json.dumps(report))
 """
 
 
+#: Run in the viewer's kernel: subscribe to every port the victim's account listens
+#: on (a kernel's IOPub among them) and report what arrives.
+EAVESDROP = """
+import json, pwd, time, zmq
+victim = pwd.getpwnam(ACCOUNT).pw_uid
+ports = set()
+for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for line in open(table).read().splitlines()[1:]:
+        parts = line.split()
+        if parts[3] == "0A" and int(parts[7]) == victim:
+            ports.add(int(parts[1].rsplit(":", 1)[1], 16))
+context = zmq.Context()
+sockets = []
+for port in sorted(ports):
+    s = context.socket(zmq.SUB)
+    s.setsockopt(zmq.SUBSCRIBE, b"")
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(f"tcp://127.0.0.1:{port}")
+    sockets.append(s)
+poller = zmq.Poller()
+for s in sockets:
+    poller.register(s, zmq.POLLIN)
+received, heard = 0, False
+deadline = time.monotonic() + 8
+while time.monotonic() < deadline:
+    for s, _ in poller.poll(200):
+        frames = s.recv_multipart()
+        received += 1
+        heard = heard or any(SECRET.encode() in f for f in frames)
+print("EAVESDROP " + json.dumps({"ports": sorted(ports), "received": received, "heard": heard}))
+"""
+
+
 def secrets_of_others(viewer_uid: int) -> set[str]:
     """Every token, secret, key and password in the environment of a process not the viewer's."""
     found: set[str] = set()
@@ -206,6 +239,39 @@ def test_a_viewers_kernel_cannot_walk_the_platform(platform, victim):
     assert succeeded == {}
     assert model_exists(platform, victim)
     assert platform.hub_api("GET", f"users/{VICTIM}").status_code == 200
+
+
+def test_a_viewer_cannot_listen_to_another_users_kernel(platform, victim):
+    """A kernel's channels are encrypted (CurveZMQ): its IOPub tells an outsider nothing."""
+    import threading
+    import uuid
+
+    viewer = platform.create_user(VIEWER, "viewer")
+    platform.spawn(VICTIM)
+    platform.spawn(VIEWER)
+    secret = uuid.uuid4().hex
+    talking = (
+        f"import time\nfor _ in range(150):\n    print({secret!r}, flush=True)\n"
+        "    time.sleep(0.2)\n"
+    )
+    said: dict = {}
+    speaker = threading.Thread(
+        target=lambda: said.update(platform.execute(VICTIM, talking, victim, timeout=120))
+    )
+    speaker.start()
+    try:
+        time.sleep(5)  # the victim's kernel is up and printing
+        code = f"ACCOUNT, SECRET = {f'jupyter-{VICTIM}'!r}, {secret!r}\n" + EAVESDROP
+        result = platform.execute(VIEWER, code, viewer, timeout=120)
+    finally:
+        speaker.join(timeout=150)
+    assert result["status"] == "ok", result
+    lines = [line for line in result["stdout"].splitlines() if line.startswith("EAVESDROP ")]
+    report = json.loads(lines[0].removeprefix("EAVESDROP "))
+    assert report["ports"], "the victim's kernel listens on no port"
+    assert (report["heard"], report["received"]) == (False, 0), report
+    # The victim's own client heard it all the while.
+    assert said.get("status") == "ok" and secret in said["stdout"], said
 
 
 def test_servers_and_workspaces_belong_to_their_users(platform, victim):
