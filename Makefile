@@ -11,7 +11,9 @@ BIN := $(VENV)/bin
 LAB := extensions/nbplatform-lab
 STAMPS := .stamps
 PYPROJECTS := pyproject.toml lib/pyproject.toml hub/pyproject.toml jobs/pyproject.toml $(LAB)/pyproject.toml
-LAB_SOURCES := $(LAB)/package.json $(LAB)/tsconfig.json $(wildcard $(LAB)/src/*.ts $(LAB)/src/*.tsx $(LAB)/style/*.css $(LAB)/schema/*.json)
+LAB_SOURCES := $(LAB)/package.json $(LAB)/yarn.lock $(LAB)/tsconfig.json \
+  $(shell find $(LAB)/src -name '*.ts' -o -name '*.tsx') \
+  $(shell find $(LAB)/style $(LAB)/schema -type f)
 PYTEST_ARGS ?=
 # The venv's tools (jlpm, jupyter) come first, also for the extension's build hook.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -55,7 +57,7 @@ $(STAMPS)/labjs: $(STAMPS)/venv $(LAB_SOURCES)
 	@touch $@
 
 $(STAMPS)/python: $(STAMPS)/venv $(STAMPS)/labjs $(PYPROJECTS)
-	$(BIN)/pip install --quiet -e lib -e hub -e jobs -e $(LAB) -e '.[test]'
+	$(BIN)/pip install --quiet -e 'lib[all]' -e hub -e jobs -e $(LAB) -e '.[test]' && { test -x $(BIN)/nbplatform || $(BIN)/pip install --quiet --no-deps -e lib; }
 	@touch $@
 
 # The editable install copies the built extension into the venv's
@@ -85,6 +87,7 @@ test: install $(STAMPS)/chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd $(LAB) && jlpm lint:check
+	cd $(LAB) && jlpm test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

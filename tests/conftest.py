@@ -8,12 +8,13 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from platform_harness import Platform, platform_env  # noqa: E402
+from platform_harness import Platform, running_platform  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -44,10 +45,18 @@ def platform(homes: Callable[[str], Path]) -> Iterator[Platform]:
     Webhooks may go to 127.0.0.1 (the tests' receivers), as an admin allows with
     ``NBP_WEBHOOK_ALLOW``; every other internal address is refused.
     """
-    home = homes("nbp-home")
-    env = platform_env(home, NBP_GPUS="0,1", NBP_WEBHOOK_ALLOW="127.0.0.1")
-    running = Platform(env).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from running_platform(homes("nbp-home"), NBP_GPUS="0,1", NBP_WEBHOOK_ALLOW="127.0.0.1")
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Any]:
+    """The platform database in ``tmp_path`` (SQLite), with the host's tables migrated.
+
+    The jobs tests (``tests/jobs/conftest.py``) add the jobs' tables to theirs.
+    """
+    from nbplatform_hub.service.db import connect, database_url, upgrade
+
+    engine = connect(database_url(tmp_path, env={}))
+    upgrade(engine)
+    yield engine
+    engine.dispose()

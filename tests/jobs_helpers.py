@@ -40,15 +40,17 @@ def write_notebook(path: Path, params: str | None = PARAMS, body: list[str] = BO
     return path
 
 
-def openapi_schema(name: str) -> dict:
-    """The OpenAPI component schema ``name``, ready for ``jsonschema.validate``."""
+def openapi_schema(schema: str | dict) -> dict:
+    """An OpenAPI schema ready for ``jsonschema.validate``: a component's name, or a schema.
+
+    The components come along (``$ref`` resolves); ``nullable`` becomes JSON Schema's
+    ``null`` type.
+    """
     import copy
 
-    import yaml
+    from routes_support import openapi_spec
 
-    from nbplatform_hub.service import app
-
-    spec = yaml.safe_load((Path(app.__file__).parent / "openapi.yaml").read_text("utf-8"))
+    spec = openapi_spec()
 
     def fix(node):
         if isinstance(node, dict):
@@ -62,11 +64,9 @@ def openapi_schema(name: str) -> dict:
             return [fix(v) for v in node]
         return node
 
-    schema = {
-        "$ref": f"#/components/schemas/{name}",
-        "components": copy.deepcopy(spec["components"]),
-    }
-    return fix(schema)
+    if isinstance(schema, str):
+        schema = {"$ref": f"#/components/schemas/{schema}"}
+    return fix({**copy.deepcopy(schema), "components": copy.deepcopy(spec["components"])})
 
 
 # Real scheduler processes on a temporary platform database ----------------------
@@ -149,20 +149,23 @@ def start_scheduler(env: dict[str, str], log: Path):
 
 
 def jobs_engine(home: Path):
-    """An engine on the platform database under ``home``, migrated."""
+    """An engine on the platform database under ``home``: the host's tables, then the jobs'.
+
+    Migrated as the platform service does at start.
+    """
     from nbplatform_hub.service.db import connect, database_url
+    from nbplatform_hub.service.db import upgrade as upgrade_host
     from nbplatform_jobs.db import upgrade
 
     engine = connect(database_url(home, env={}))
+    upgrade_host(engine)
     upgrade(engine, home)
     return engine
 
 
-def add_job(engine, **values) -> dict:
-    """Insert a job definition (defaults: manual, owner ``alice``, ``t.ipynb``)."""
-    from nbplatform_jobs import store
-
-    row = {
+def job_row(**values) -> dict:
+    """The columns of a job definition (defaults: manual, owner ``alice``, ``t.ipynb``)."""
+    return {
         "name": "j",
         "owner": "alice",
         "notebook": "t.ipynb",
@@ -182,8 +185,26 @@ def add_job(engine, **values) -> dict:
         "source": "api",
         **values,
     }
+
+
+def add_job(engine, **values) -> dict:
+    """Insert a job definition (:func:`job_row` with ``values``); return the stored job."""
+    from nbplatform_jobs import store
+
     with engine.begin() as conn:
-        return store.insert_job(conn, row)
+        return store.insert_job(conn, job_row(**values))
+
+
+def add_run(engine, job: dict, trigger: str = "manual", **values) -> dict:
+    """Queue a run of ``job``, then set columns of it (``status``, ``token_id``...)."""
+    from nbplatform_jobs import store
+
+    with engine.begin() as conn:
+        run = store.insert_run(conn, job, trigger)
+        assert run is not None
+        if values:
+            store.update_run(conn, run["id"], **values)
+        return store.get_run(conn, run["id"])
 
 
 def all_runs(engine) -> list[dict]:
@@ -266,9 +287,6 @@ def crash_and_restart_hub(platform, timeout: float = 120) -> int:
     """
     import os
     import signal
-    import subprocess
-    import time
-    import uuid
 
     import requests
 
@@ -277,29 +295,14 @@ def crash_and_restart_hub(platform, timeout: float = 120) -> int:
     old = platform.proc
     os.kill(old.pid, signal.SIGKILL)
     old.wait(30)
-    platform.log_path = platform.home / f"up-{uuid.uuid4().hex[:6]}.log"
-    with platform.log_path.open("wb") as log:
-        platform.proc = subprocess.Popen(
-            [str(BIN / "jupyterhub"), "-f", str(REPO / "jupyterhub_config.py")],
-            cwd=REPO,
-            env=platform.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if platform.proc.poll() is not None:
-            raise RuntimeError(f"the restarted hub exited:\n{platform.log()}")
-        try:
-            r = requests.get(f"{platform.url}/hub/api/", timeout=5)
-            h = platform.service("GET", "api/health", platform.admin_token)
-            if r.status_code == 200 and h.status_code == 200:
-                return old.pid
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the restarted hub did not come up in {timeout} s:\n{platform.log()}")
+    platform.launch([str(BIN / "jupyterhub"), "-f", str(REPO / "jupyterhub_config.py")])
+
+    def ready() -> bool:
+        hub = requests.get(f"{platform.url}/hub/api/", timeout=5)
+        return hub.status_code == 200 and platform.healthy()
+
+    platform.wait_until(ready, timeout, "the restarted hub")
+    return old.pid
 
 
 def kill_home_processes(home: Path) -> list[str]:
@@ -334,37 +337,13 @@ def start_jobs_platform(env: dict[str, str], timeout: float = 300):
 
     Unlike ``Platform.start`` it does not wait for MLflow (no job here uses it).
     """
-    import subprocess
-    import time
-    import uuid
-
-    import requests
-
-    from platform_harness import BIN, REPO, Platform
+    from platform_harness import BIN, Platform
 
     platform = Platform(env)
-    platform.home.mkdir(parents=True, exist_ok=True)
-    platform.log_path = platform.home / f"up-{uuid.uuid4().hex[:6]}.log"
-    with platform.log_path.open("wb") as log:
-        platform.proc = subprocess.Popen(
-            [str(BIN / "nbplatform"), "up"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if platform.proc.poll() is not None:
-            raise RuntimeError(f"the platform exited early:\n{platform.log()}")
-        try:
-            r = platform.service("GET", "api/health", platform.admin_token)
-            if r.status_code == 200:
-                scheduler_credentials(platform.home)
-                return platform
-        except (requests.RequestException, RuntimeError):
-            pass
-        time.sleep(0.3)
-    platform.stop()
-    raise RuntimeError(f"the platform did not come up in {timeout} s:\n{platform.log()}")
+    platform.launch([str(BIN / "nbplatform"), "up"])
+
+    def ready() -> bool:
+        # the scheduler's credentials: it runs (RuntimeError, not ready, until then)
+        return platform.healthy() and bool(scheduler_credentials(platform.home))
+
+    return platform.wait_until(ready, timeout, "the platform", stop=True)

@@ -19,7 +19,8 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,33 +100,61 @@ class Platform:
 
     # Lifecycle -------------------------------------------------------------
     def start(self, timeout: float = 300) -> Platform:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """Run ``nbplatform up``; return once the service and MLflow answer."""
         open_to_users(self.home)
-        self.log_path = self.home / f"up-{uuid.uuid4().hex[:6]}.log"
-        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "wb")
-        self.proc = subprocess.Popen(
-            [str(BIN / "nbplatform"), "up"],
-            cwd=REPO,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self.launch([str(BIN / "nbplatform"), "up"])
+        return self.wait_until(
+            lambda: self.healthy() and self._mlflow_ready(), timeout, "the platform", stop=True
         )
+
+    def launch(self, command: list[str]) -> None:
+        """Start ``command`` (``nbplatform up``, or the hub alone) in a session of its own.
+
+        It becomes :attr:`proc`; its output goes to a new ``up-*.log`` in the home.
+        """
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.home / f"up-{uuid.uuid4().hex[:6]}.log"
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "wb") as log:
+            self.proc = subprocess.Popen(
+                command,
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_until(
+        self, ready: Callable[[], bool], timeout: float, what: str, stop: bool = False
+    ) -> Platform:
+        """Wait until ``ready()`` (failing requests count as not ready) while :attr:`proc` lives.
+
+        Raises:
+            RuntimeError: It exited, or was not ready in ``timeout`` seconds (then it is
+                stopped when ``stop``); with the log.
+        """
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the platform exited early:\n{self.log()}")
-            with suppress(requests.RequestException):
-                r = requests.get(
-                    f"{self.url}/services/platform/api/health",
-                    headers=self.auth(self.admin_token),
-                    timeout=5,
-                )
-                if r.status_code == 200 and self._mlflow_ready():
+                raise RuntimeError(f"{what} exited early:\n{self.log()}")
+            with suppress(requests.RequestException, RuntimeError):
+                if ready():
                     return self
             time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"the platform did not come up in {timeout} s:\n{self.log()}")
+        if stop:
+            self.stop()
+        raise RuntimeError(f"{what} did not come up in {timeout} s:\n{self.log()}")
+
+    def healthy(self) -> bool:
+        """Whether the platform service answers its health check."""
+        r = requests.get(
+            f"{self.url}/services/platform/api/health",
+            headers=self.auth(self.admin_token),
+            timeout=5,
+        )
+        return r.status_code == 200
 
     def _mlflow_ready(self) -> bool:
         """Whether the MLflow server answers through the platform's gateway."""
@@ -183,6 +212,35 @@ class Platform:
             **kwargs,
         )
 
+    def mlflow(
+        self, method: str, endpoint: str, token: str | None, **kwargs: Any
+    ) -> requests.Response:
+        """Call MLflow's REST API (``api/2.0/mlflow/<endpoint>``) through the platform's gateway."""
+        return self.service(method, f"mlflow/api/2.0/mlflow/{endpoint}", token, **kwargs)
+
+    def raw(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        port: str = "NBP_SERVICE_PORT",
+    ) -> tuple[int, bytes]:
+        """Send ``path`` exactly as given (no client-side folding of ``..``); status and body.
+
+        To the platform service's own port by default, as a kernel on the machine does.
+        """
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", int(self.env[port]), timeout=60)
+        try:
+            conn.request(method, path, body=body, headers={**self.auth(token), **(headers or {})})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
     def server(
         self, user: str, method: str, path: str, token: str | None, server: str = "", **kwargs: Any
     ) -> requests.Response:
@@ -231,6 +289,15 @@ class Platform:
                 raise RuntimeError(f"{user}'s server failed to start:\n{self.log()[-4000:]}")
             time.sleep(0.3)
         raise RuntimeError(f"{user}'s server was not ready in {timeout} s")
+
+    @contextmanager
+    def spawned(self, user: str, profile: str | None = None, server: str = "") -> Iterator[None]:
+        """A server of ``user``'s, up for the ``with`` block, stopped afterwards."""
+        self.spawn(user, profile, server)
+        try:
+            yield
+        finally:
+            self.stop_server(user, server)
 
     def stop_server(self, user: str, server: str = "") -> None:
         path = f"users/{user}/servers/{server}" if server else f"users/{user}/server"
@@ -345,6 +412,18 @@ class Platform:
             else:
                 self.server(user, "DELETE", f"api/kernels/{kernel_id}", token)
         return {"stdout": "".join(out), "error": error, "status": status}
+
+
+def running_platform(home: Path, **overrides: str) -> Iterator[Platform]:
+    """A platform under ``home`` (:func:`platform_env` with ``overrides``), stopped afterwards.
+
+    For a fixture: ``yield from running_platform(homes("nbp-x"), NBP_GPUS="none")``.
+    """
+    running = Platform(platform_env(home, **overrides)).start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def run_up(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:

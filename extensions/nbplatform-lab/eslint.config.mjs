@@ -25,7 +25,8 @@ export default tseslint.config(
         ...globals.es2015
       },
       parserOptions: {
-        project: 'tsconfig.json',
+        // the sources and their jest tests (tsconfig.json leaves the tests out)
+        project: 'tsconfig.test.json',
         sourceType: 'module'
       }
     },

@@ -2,7 +2,8 @@
 
 Profiles, the profile spawner with GPU assignment and memory limits, the
 authenticator set-up, roles and custom scopes, service definitions, the platform
-service, rendering of Kubernetes values and the ``nbplatform`` CLI.
+service (a host that capabilities plug into: :mod:`nbplatform_hub.host`),
+rendering of Kubernetes values and the ``nbplatform up`` / ``render-k8s`` commands.
 """
 
 __version__ = "0.1.0"

@@ -1,4 +1,10 @@
-"""The ``nbplatform`` command line: ``up``, ``render-k8s``."""
+"""The hub's commands of ``nbplatform``: ``up``, ``render-k8s``.
+
+The ``nbplatform`` command itself, with ``nbplatform jobs ...``, is the library's
+(:mod:`nbplatform.cli`); these commands plug into it through the
+``nbplatform.commands`` entry points in ``hub/pyproject.toml``.
+``python -m nbplatform_hub.cli`` runs the same full command.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,13 @@ from pathlib import Path
 
 import click
 
+from nbplatform.cli import main
 from nbplatform.errors import NbplatformError
 
 from . import __version__
 from .settings import REPO_ROOT, Settings
+
+__all__ = ["main", "render_k8s", "up"]
 
 
 def _fail(error: NbplatformError) -> None:
@@ -20,13 +29,7 @@ def _fail(error: NbplatformError) -> None:
     sys.exit(2)
 
 
-@click.group()
-@click.version_option(__version__, prog_name="nbplatform")
-def main() -> None:
-    """nbplatform: a Jupyter-centric AI platform."""
-
-
-@main.command()
+@click.command()
 @click.option(
     "--config",
     "config_file",
@@ -57,7 +60,7 @@ def up(config_file: Path | None) -> None:
     os.execv(hub, [hub, "-f", str(config_file)])
 
 
-@main.command("render-k8s")
+@click.command("render-k8s")
 @click.option(
     "--profiles",
     "profiles_path",
@@ -101,13 +104,11 @@ def render_k8s(profiles_path: Path | None, image: str, output: Path | None) -> N
         click.echo(f"Wrote {output}")
 
 
-def _add_jobs() -> None:
-    from .cli_jobs import jobs
+# The entry points bring these to the console script; adding them here too makes
+# ``python -m nbplatform_hub.cli`` (and an import of ``main`` from here) whole
+# without installed metadata.
+for _command in (up, render_k8s):
+    main.add_command(_command)
 
-    main.add_command(jobs)
-
-
-_add_jobs()
-
-if __name__ == "__main__":  # pragma: no cover - after every command is added
+if __name__ == "__main__":  # pragma: no cover - the console script calls main too
     main()

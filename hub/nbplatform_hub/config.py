@@ -54,9 +54,7 @@ def update_auth(c: Any, settings: Settings) -> None:
         # GenericOAuthenticator reads itself; groups come from the provider.
         c.JupyterHub.authenticator_class = "generic-oauth"
         c.GenericOAuthenticator.manage_groups = True
-        c.GenericOAuthenticator.auth_state_groups_key = os.environ.get(
-            "NBP_OAUTH_GROUPS_KEY", "oauth_user.groups"
-        )
+        c.GenericOAuthenticator.auth_state_groups_key = settings.oauth_groups_key
         c.GenericOAuthenticator.admin_groups = {"platform-admin"}
         return
     password, generated = ensure_admin_password(settings)
@@ -113,16 +111,32 @@ def update_roles(c: Any, settings: Settings) -> None:
     ]
 
 
-def update_services(c: Any, settings: Settings) -> None:
-    """The platform service, the idle culler and the MLflow server, managed by the hub."""
+def platform_environment(settings: Settings) -> dict[str, str]:
+    """What every platform process the hub starts (service, scheduler) is told.
+
+    The hub's own environment is not inherited: each process gets the settings
+    it reads (``ServiceSettings``, ``JobsSettings``) from here, computed once.
+    """
     env = {
         "NBP_HOME": str(settings.home),
         "NBP_ISOLATION": settings.isolation,
+        "NBP_SYSTEM_USER_PREFIX": settings.system_user_prefix,
         "NBP_PROFILES": str(settings.profiles_path or default_profiles_path()),
+        "NBP_PLATFORM_URL": settings.platform_url,
+        "NBP_WEBHOOK_ALLOW": settings.webhook_allow,
+        "PATH": os.environ.get("PATH", ""),
+    }
+    if settings.platform_db_url:
+        env["NBP_PLATFORM_DB_URL"] = settings.platform_db_url
+    return env
+
+
+def update_services(c: Any, settings: Settings) -> None:
+    """The platform service, the idle culler and the MLflow server, managed by the hub."""
+    env = {
+        **platform_environment(settings),
         "NBP_MLFLOW_SOCKET": str(settings.mlflow_socket),
         "NBP_PROTECTED_ALIASES": ",".join(settings.protected_aliases),
-        "NBP_WEBHOOK_ALLOW": os.environ.get("NBP_WEBHOOK_ALLOW", ""),
-        "PATH": os.environ.get("PATH", ""),
     }
     c.JupyterHub.services = [
         {
@@ -204,18 +218,10 @@ def scheduler_service(settings: Settings) -> dict[str, Any]:
     Returns:
         A ``c.JupyterHub.services`` entry.
     """
-    env = {
-        "NBP_HOME": str(settings.home),
-        "NBP_ISOLATION": settings.isolation,
-        "NBP_SYSTEM_USER_PREFIX": settings.system_user_prefix,
-        "NBP_PROFILES": str(settings.profiles_path or default_profiles_path()),
-        "NBP_PLATFORM_URL": settings.platform_url,
-        "PATH": os.environ.get("PATH", ""),
-    }
+    env = platform_environment(settings)
+    # The scheduler's own settings (nbplatform_jobs.settings) and GPU discovery.
     for name, value in os.environ.items():
-        if name.startswith(
-            ("NBP_JOBS_", "NBP_SMTP_", "NBP_PLATFORM_DB_URL", "NBP_GPUS", "NBP_WEBHOOK_ALLOW")
-        ):
+        if name.startswith(("NBP_JOBS_", "NBP_SMTP_", "NBP_GPUS")):
             env[name] = value
     return {
         "name": SCHEDULER_SERVICE,

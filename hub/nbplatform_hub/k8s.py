@@ -16,9 +16,11 @@ spawner reads into chart values, so both deployments offer the same servers:
   ``profile_list`` entries carry no allowed groups), but ``profile_list`` may be
   a callable of the spawner, evaluated both for the spawn page and when a
   server starts (``load_user_options``). The rendered snippet wraps the list
-  z2jh built from ``singleuser.profileList`` in such a callable, keeping the
-  profiles whose groups meet ``spawner.user.groups``; a request for another
-  profile, even through the REST API, fails as an unknown profile.
+  z2jh built from ``singleuser.profileList`` in such a callable
+  (:func:`profile_list_for`), keeping the profiles whose groups meet
+  ``spawner.user.groups`` by the rule of :mod:`.profiles`; a request for another
+  profile, even through the REST API, fails as an unknown profile. The hub image
+  must therefore have ``nbplatform-hub`` installed.
 
 Settings that need secrets (authenticator, database, ``hub.loadRoles``,
 custom scopes) are not rendered here; pass them as ``extra``, which is merged
@@ -29,12 +31,13 @@ from __future__ import annotations
 
 import copy
 import pprint
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import yaml
+from tornado import web
 
-from .profiles import Profile, format_size
+from .profiles import Profile, allowed_slugs, format_size
 
 __all__ = [
     "GROUP_FILTER_KEY",
@@ -42,6 +45,7 @@ __all__ = [
     "dump_values",
     "group_filter_config",
     "profile_entry",
+    "profile_list_for",
     "render_values",
     "split_image",
 ]
@@ -69,34 +73,45 @@ USER_POD_TOLERATIONS: tuple[dict[str, str], ...] = (
 _GROUP_FILTER_TEMPLATE = """\
 # Rendered by nbplatform (nbplatform_hub.k8s) from profiles.yaml; do not edit.
 # KubeSpawner has no per-profile group filter, so profile_list becomes a
-# callable that offers each profile only to members of its groups. It is
-# evaluated for the spawn page and again when a server starts, so a profile
-# outside the user's groups cannot be started through the REST API either.
-import copy as _nbp_copy
+# callable that offers each profile only to members of its groups (the rule of
+# nbplatform_hub.profiles, which the hub image has). It is evaluated for the
+# spawn page and again when a server starts, so a profile outside the user's
+# groups cannot be started through the REST API either.
+from nbplatform_hub.k8s import profile_list_for as _nbp_profile_list_for
 
-from tornado import web as _nbp_web
-
-_nbp_profile_groups = {groups}
-_nbp_no_profile_message = {message}
-_nbp_all_profiles = c.KubeSpawner.get("profile_list")  # from singleuser.profileList
-if not isinstance(_nbp_all_profiles, list):
-    raise RuntimeError("nbplatform: singleuser.profileList must be a list of profiles")
-
-
-def _nbp_profiles_for_user(spawner):
-    groups = {{group.name for group in spawner.user.groups}}
-    allowed = [
-        _nbp_copy.deepcopy(profile)
-        for profile in _nbp_all_profiles
-        if groups & set(_nbp_profile_groups.get(profile.get("slug"), ()))
-    ]
-    if not allowed:
-        raise _nbp_web.HTTPError(403, _nbp_no_profile_message)
-    return allowed
-
-
-c.KubeSpawner.profile_list = _nbp_profiles_for_user
+c.KubeSpawner.profile_list = _nbp_profile_list_for(
+    c.KubeSpawner.get("profile_list"),  # from singleuser.profileList
+    {groups},
+    {message},
+)
 """
+
+
+def profile_list_for(
+    profiles: Any, groups_by_slug: Mapping[str, Sequence[str]], message: str
+) -> Callable[[Any], list[dict[str, Any]]]:
+    """KubeSpawner's ``profile_list`` callable: the entries the spawner's user may use.
+
+    Args:
+        profiles: ``singleuser.profileList`` as the chart set it.
+        groups_by_slug: Each profile's slug and its groups (from ``profiles.yaml``).
+        message: The 403 message for a user in none of the groups.
+
+    Raises:
+        RuntimeError: ``profiles`` is not a list (the values were edited by hand).
+    """
+    if not isinstance(profiles, list):
+        raise RuntimeError("nbplatform: singleuser.profileList must be a list of profiles")
+
+    def for_user(spawner: Any) -> list[dict[str, Any]]:
+        groups = [group.name for group in spawner.user.groups]
+        slugs = set(allowed_slugs(groups_by_slug, groups))
+        allowed = [copy.deepcopy(p) for p in profiles if p.get("slug") in slugs]
+        if not allowed:
+            raise web.HTTPError(403, message)
+        return allowed
+
+    return for_user
 
 
 def split_image(image: str) -> dict[str, str]:
@@ -206,7 +221,7 @@ def render_values(
     profiles: Sequence[Profile],
     *,
     image: str = "nbplatform/singleuser:latest",
-    hub_image: str | None = None,
+    hub_image: str | None = "nbplatform/hub:latest",
     gpu_resource: str = "nvidia.com/gpu",
     guarantee_fraction: float = 0.5,
     extra: Mapping[str, Any] | None = None,
@@ -216,8 +231,9 @@ def render_values(
     Args:
         profiles: The profiles, e.g. from :func:`nbplatform_hub.profiles.load_profiles`.
         image: The single-user image (JupyterLab, the kernels and nbplatform).
-        hub_image: The hub image with ``nbplatform_hub`` installed; the chart's
-            default when None.
+        hub_image: The hub image, which must have ``nbplatform-hub`` installed
+            (the group filter imports it); ``None`` keeps the chart's own (then
+            install ``nbplatform-hub`` into it some other way).
         gpu_resource: The extended resource GPUs are requested as.
         guarantee_fraction: Share of the CPU and memory limits to guarantee.
         extra: Values merged in last (dictionaries recursively), e.g.

@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from nbplatform.errors import ConfigurationError, InvalidParameterError, NotFoundError
+from nbplatform.errors import (
+    ConfigurationError,
+    InvalidParameterError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 
 __all__ = [
     "Profile",
@@ -310,8 +315,26 @@ def profiles_for_groups(profiles: Iterable[Profile], groups: Iterable[str]) -> l
     Returns:
         The profiles whose ``groups`` intersect ``groups``, in their original order.
     """
+    profiles = list(profiles)
+    slugs = set(allowed_slugs({p.slug: p.groups for p in profiles}, groups))
+    return [profile for profile in profiles if profile.slug in slugs]
+
+
+def allowed_slugs(groups_by_slug: Mapping[str, Iterable[str]], groups: Iterable[str]) -> list[str]:
+    """The rule of who may use a profile: a member of one of the groups it names.
+
+    On one machine :func:`profiles_for_groups` applies it; on Kubernetes the hub
+    applies it to KubeSpawner's ``profile_list`` (:func:`nbplatform_hub.k8s.profile_list_for`).
+
+    Args:
+        groups_by_slug: Each profile's slug and the groups it names, in file order.
+        groups: The user's JupyterHub groups.
+
+    Returns:
+        The slugs the user may use, in file order.
+    """
     mine = set(groups)
-    return [profile for profile in profiles if mine.intersection(profile.groups)]
+    return [slug for slug, named in groups_by_slug.items() if mine.intersection(named)]
 
 
 def get_profile(profiles: Sequence[Profile], slug: str) -> Profile:
@@ -356,3 +379,55 @@ def default_profile(profiles: Sequence[Profile]) -> Profile:
         if profile.default:
             return profile
     return profiles[0]
+
+
+def load_platform_profiles() -> list[Profile]:
+    """The platform's profiles, from :func:`default_profiles_path`."""
+    return load_profiles(default_profiles_path())
+
+
+def choose_profile(
+    profiles: Sequence[Profile], slug: object, user: str, groups: Iterable[str]
+) -> Profile:
+    """The profile ``user`` gets for a request of ``slug``: the one place that decides.
+
+    The spawner (servers), the scheduler (job runs) and, through the values it
+    renders, the Kubernetes hub all choose with this function.
+
+    Args:
+        profiles: Every profile of the platform.
+        slug: The requested slug; ``None`` or ``""`` for the user's default.
+        user: Who asks (for messages).
+        groups: The user's JupyterHub groups.
+
+    Returns:
+        The requested profile, or the user's default (the first allowed one
+        marked ``default``, else the first allowed one).
+
+    Raises:
+        PermissionDeniedError: The user may use no profile, or not this one.
+        InvalidParameterError: ``slug`` is not a string, or names no profile.
+    """
+    groups = list(groups)
+    allowed = profiles_for_groups(profiles, groups)
+    if not allowed:
+        raise PermissionDeniedError(
+            f"profile: {user} may use no profile: their groups "
+            f"({', '.join(groups) or 'none'}) are not named by any profile."
+        )
+    if slug is None or slug == "":
+        return default_profile(allowed)
+    if not isinstance(slug, str):
+        raise InvalidParameterError("profile: must be a profile slug (a string).")
+    for profile in allowed:
+        if profile.slug == slug:
+            return profile
+    if slug in {p.slug for p in profiles}:
+        raise PermissionDeniedError(
+            f"profile: {slug!r} is not available to {user}: it is for the groups it names, "
+            f"and theirs are {', '.join(groups) or 'none'}."
+        )
+    raise InvalidParameterError(
+        f"profile: Unknown profile {slug[:100]!r}. "
+        f"Choose one of: {', '.join(p.slug for p in allowed)}."
+    )

@@ -14,41 +14,42 @@ from typing import Any
 
 SCOPE_PREFIX = "custom:nbplatform:"
 
+#: Every platform scope, by name; other modules (and, through ``api/me``, the
+#: JupyterLab extension) take scope names from here, never as copied strings.
+MODELS_READ = f"{SCOPE_PREFIX}models:read"
+MODELS_WRITE = f"{SCOPE_PREFIX}models:write"
+MODELS_APPROVE = f"{SCOPE_PREFIX}models:approve"
+FEATURES_READ = f"{SCOPE_PREFIX}features:read"
+FEATURES_WRITE = f"{SCOPE_PREFIX}features:write"
+DRIFT_READ = f"{SCOPE_PREFIX}drift:read"
+DRIFT_WRITE = f"{SCOPE_PREFIX}drift:write"
+JOBS_READ = f"{SCOPE_PREFIX}jobs:read"
+JOBS_WRITE = f"{SCOPE_PREFIX}jobs:write"
+JOBS_ADMIN = f"{SCOPE_PREFIX}jobs:admin"
+AUDIT_READ = f"{SCOPE_PREFIX}audit:read"
+
 #: Custom scopes and what each allows, in the form ``c.JupyterHub.custom_scopes`` takes.
 CUSTOM_SCOPES: dict[str, dict[str, str]] = {
-    "custom:nbplatform:models:read": {
-        "description": "Read registered models, versions, runs and promotion requests."
-    },
-    "custom:nbplatform:models:write": {
-        "description": "Track runs, register model versions and request promotions."
-    },
-    "custom:nbplatform:models:approve": {
+    MODELS_READ: {"description": "Read registered models, versions, runs and promotion requests."},
+    MODELS_WRITE: {"description": "Track runs, register model versions and request promotions."},
+    MODELS_APPROVE: {
         "description": "Approve or reject promotions, move protected aliases, delete models."
     },
-    "custom:nbplatform:features:read": {"description": "Read feature views and features."},
-    "custom:nbplatform:features:write": {"description": "Define and materialize features."},
-    "custom:nbplatform:drift:read": {"description": "Read drift monitors and their results."},
-    "custom:nbplatform:drift:write": {"description": "Define drift monitors and record drift."},
-    "custom:nbplatform:jobs:read": {"description": "Read job definitions, runs and outputs."},
-    "custom:nbplatform:jobs:write": {"description": "Create, run and manage one's own jobs."},
-    "custom:nbplatform:jobs:admin": {"description": "Manage every user's jobs."},
-    "custom:nbplatform:audit:read": {"description": "Read the platform audit log."},
+    FEATURES_READ: {"description": "Read feature views and features."},
+    FEATURES_WRITE: {"description": "Define and materialize features."},
+    DRIFT_READ: {"description": "Read drift monitors and their results."},
+    DRIFT_WRITE: {"description": "Define drift monitors and record drift."},
+    JOBS_READ: {"description": "Read job definitions, runs and outputs."},
+    JOBS_WRITE: {"description": "Create, run and manage one's own jobs."},
+    JOBS_ADMIN: {"description": "Manage every user's jobs."},
+    AUDIT_READ: {"description": "Read the platform audit log."},
 }
 
 ALL_SCOPES: tuple[str, ...] = tuple(CUSTOM_SCOPES)
 
-_READ = [s for s in ALL_SCOPES if s.endswith(":read") and s != "custom:nbplatform:audit:read"]
-_WRITE = [
-    "custom:nbplatform:models:write",
-    "custom:nbplatform:features:write",
-    "custom:nbplatform:drift:write",
-    "custom:nbplatform:jobs:write",
-]
-_ADMIN = [
-    "custom:nbplatform:models:approve",
-    "custom:nbplatform:jobs:admin",
-    "custom:nbplatform:audit:read",
-]
+_READ = [MODELS_READ, FEATURES_READ, DRIFT_READ, JOBS_READ]
+_WRITE = [MODELS_WRITE, FEATURES_WRITE, DRIFT_WRITE, JOBS_WRITE]
+_ADMIN = [MODELS_APPROVE, JOBS_ADMIN, AUDIT_READ]
 
 #: Platform role name -> the custom scopes it grants (cumulative).
 ROLE_SCOPES: dict[str, list[str]] = {

@@ -71,6 +71,12 @@ class Settings:
         require_isolation: ``NBP_REQUIRE_ISOLATION=1``: refuse to start without isolation.
         system_user_prefix: ``NBP_SYSTEM_USER_PREFIX``, the start of each platform
             user's system user name (``jupyter-``).
+        platform_db_url: ``NBP_PLATFORM_DB_URL``, the platform database (SQLite
+            under ``NBP_HOME/platform`` when unset; PostgreSQL at scale).
+        webhook_allow: ``NBP_WEBHOOK_ALLOW``, internal webhook destinations an
+            admin allows (see :mod:`nbplatform_jobs.webhooks`).
+        oauth_groups_key: ``NBP_OAUTH_GROUPS_KEY``, where the OAuth provider's
+            answer lists the user's groups (``oauth_user.groups``).
         python: The interpreter that runs the hub, services and servers.
     """
 
@@ -95,6 +101,9 @@ class Settings:
     isolation: str = "auto"
     require_isolation: bool = False
     system_user_prefix: str = "jupyter-"
+    platform_db_url: str | None = None
+    webhook_allow: str = ""
+    oauth_groups_key: str = "oauth_user.groups"
     python: str = sys.executable
 
     @classmethod
@@ -165,6 +174,9 @@ class Settings:
             system_user_prefix=check_prefix(
                 env.get("NBP_SYSTEM_USER_PREFIX", "jupyter-").strip() or "jupyter-"
             ),
+            platform_db_url=env.get("NBP_PLATFORM_DB_URL") or None,
+            webhook_allow=env.get("NBP_WEBHOOK_ALLOW", ""),
+            oauth_groups_key=env.get("NBP_OAUTH_GROUPS_KEY") or "oauth_user.groups",
         )
 
     # Paths under NBP_HOME -------------------------------------------------

@@ -24,7 +24,12 @@ from jupyterhub.spawner import SimpleLocalProcessSpawner
 from tornado import web
 from traitlets import Bool, Integer, Unicode, default
 
-from nbplatform.errors import NbplatformError, NotFoundError
+from nbplatform.errors import (
+    InvalidParameterError,
+    NbplatformError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 
 from .gpus import GpuAllocator, discover_gpus
 from .isolation import (
@@ -34,14 +39,23 @@ from .isolation import (
     switch_to,
     user_environment,
 )
+from .kernel_ports import port_blocks
 from .memory import MemoryLimit, limit_memory
-from .profiles import Profile, default_profiles_path, load_profiles, profiles_for_groups
+from .profiles import (
+    Profile,
+    choose_profile,
+    default_profiles_path,
+    load_profiles,
+    profiles_for_groups,
+)
 
 _allocator: GpuAllocator | None = None
 
 
 #: Tries of a spawn whose port another process took first.
 PORT_ATTEMPTS = 3
+#: The kernel manager of platform servers (kernel ports from the server's block).
+KERNEL_MANAGER = "nbplatform_lab.kernels.PortBlockKernelManager"
 
 
 class PortTaken(Exception):
@@ -156,6 +170,8 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
         super().__init__(**kwargs)
         self.profile: Profile | None = None
         self.gpu_devices: list[str] = []
+        #: The server's block of kernel ports (first, last), or None.
+        self.kernel_ports: tuple[int, int] | None = None
         self._memory_limit: MemoryLimit | None = None
         self.system_user: SystemUser | None = None
 
@@ -191,35 +207,15 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             tornado.web.HTTPError: 400 for a malformed request, 403 for a profile
                 outside the owner's groups or an unknown one.
         """
-        slug = options.get("profile")
-        allowed = self.allowed_profiles()
-        if not allowed:
-            raise web.HTTPError(
-                403,
-                f"{self.user.name} may use no profile: their groups "
-                f"({', '.join(self.group_names) or 'none'}) are not named by any profile.",
+        try:
+            return choose_profile(
+                self.load_profiles(), options.get("profile"), self.user.name, self.group_names
             )
-        if slug is None or slug == "":
-            defaults = [p for p in allowed if p.default]
-            return defaults[0] if defaults else allowed[0]
-        if not isinstance(slug, str):
-            raise web.HTTPError(400, "user_options.profile must be a profile slug (a string).")
-        for profile in allowed:
-            if profile.slug == slug:
-                return profile
-        known = [p.slug for p in self.load_profiles()]
-        if slug in known:
-            raise web.HTTPError(
-                403,
-                f"Profile '{slug}' is not available to {self.user.name}: it is for the groups "
-                f"it names, and theirs are {', '.join(self.group_names) or 'none'}.",
-            )
-        raise web.HTTPError(
-            400,
-            f"Unknown profile '{slug}'. Choose one of: {', '.join(p.slug for p in allowed)}.",
-        )
+        except PermissionDeniedError as e:
+            raise web.HTTPError(403, e.message.removeprefix("profile: ")) from None
+        except InvalidParameterError as e:
+            raise web.HTTPError(400, e.message.removeprefix("profile: ")) from None
 
-    @staticmethod
     def render_options_form(spawner: ProfileSpawner) -> str:
         """Render the spawn page: the profiles the user may use, unavailable ones disabled."""
         try:
@@ -318,6 +314,11 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             # CurveZMQ keeps their IOPub (outputs) and the rest to the server.
             args.append("--MappingKernelManager.transport_encryption=auto")
             args.append("--KernelManager.transport_encryption=auto")
+        if self.kernel_ports is not None:
+            # The server's kernels listen only on its own block (kernel_ports.py).
+            first, last = self.kernel_ports
+            args.append(f"--MappingKernelManager.kernel_manager_class={KERNEL_MANAGER}")
+            args.append(f"--PortBlockKernelManager.port_range={first}-{last}")
         if not self.isolated and hasattr(os, "geteuid") and os.geteuid() == 0:
             args.append("--allow-root")
         return args
@@ -334,6 +335,7 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
                 )
             except NbplatformError as e:
                 raise web.HTTPError(e.http_status, e.message) from None
+        self.kernel_ports = port_blocks().allocate(self.owner_key)
         try:
             await self._prepare_system_user()
             for attempt in range(1, PORT_ATTEMPTS + 1):
@@ -427,6 +429,8 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             self._memory_limit = None
         gpu_allocator().release(self.owner_key)
         self.gpu_devices = []
+        port_blocks().release(self.owner_key)
+        self.kernel_ports = None
 
     # State (survives hub restarts) -------------------------------------------
     def get_state(self) -> dict[str, Any]:
@@ -436,6 +440,8 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
             state["profile"] = self.profile.slug
         if self.gpu_devices:
             state["gpu_devices"] = list(self.gpu_devices)
+        if self.kernel_ports is not None:
+            state["kernel_ports"] = list(self.kernel_ports)
         return state
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -450,6 +456,9 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
         devices = [str(d) for d in state.get("gpu_devices", [])]
         if devices and self.pid:
             self.gpu_devices = gpu_allocator().claim(self.owner_key, devices)
+        block = state.get("kernel_ports")
+        if block and self.pid:
+            self.kernel_ports = port_blocks().claim(self.owner_key, tuple(block))
         if self.pid and self.profile is not None:
             self._limit_memory(self.profile)
 

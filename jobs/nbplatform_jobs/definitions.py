@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from nbplatform.errors import InvalidParameterError, PermissionDeniedError
+from nbplatform.errors import InvalidParameterError
+from nbplatform_hub import host
 
 from .models import DEFAULTS, JobCreate, JobFields
 from .parameters import check_parameters, coerce_parameters
@@ -44,13 +45,13 @@ COLUMNS = (
 
 
 def _profiles() -> list[Any]:
-    from nbplatform_hub.profiles import default_profiles_path, load_profiles
-
-    return load_profiles(default_profiles_path())
+    return host.load_platform_profiles()
 
 
 def choose_profile(slug: str | None, owner: str, groups: Iterable[str]) -> str:
-    """Return the profile a job of ``owner`` runs on.
+    """Return the profile a job of ``owner`` runs on, as the host decides.
+
+    See :func:`nbplatform_hub.host.choose_profile`.
 
     Args:
         slug: The requested profile, or ``None`` for the owner's default.
@@ -61,23 +62,7 @@ def choose_profile(slug: str | None, owner: str, groups: Iterable[str]) -> str:
         InvalidParameterError: No such profile.
         PermissionDeniedError: The owner may not use it.
     """
-    from nbplatform_hub.profiles import profiles_for_groups
-
-    profiles = _profiles()
-    allowed = profiles_for_groups(profiles, groups)
-    if slug is None:
-        if not allowed:
-            raise PermissionDeniedError(f"profile: {owner} may use no profile.")
-        return next((p for p in allowed if p.default), allowed[0]).slug
-    if slug not in {p.slug for p in profiles}:
-        known = ", ".join(p.slug for p in profiles)
-        raise InvalidParameterError(f"profile: no profile named {slug!r} (known: {known}).")
-    if slug not in {p.slug for p in allowed}:
-        raise PermissionDeniedError(
-            f"profile: {owner} may not use the profile {slug!r}; "
-            f"allowed: {', '.join(p.slug for p in allowed) or 'none'}."
-        )
-    return slug
+    return host.choose_profile(_profiles(), slug, owner, groups).slug
 
 
 def kernel_for_profile(slug: str) -> str:

@@ -88,7 +88,7 @@ def _owner_kernel_manager(spec: dict[str, Any]) -> Any:
     """
     import uuid
 
-    from nbplatform_hub.isolation import SystemUser, user_environment
+    from nbplatform_hub.host import SystemUser, user_environment
 
     account = spec["run_as"]
     user = SystemUser(account["name"], int(account["uid"]), int(account["gid"]))

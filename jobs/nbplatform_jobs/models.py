@@ -2,11 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$"
+#: The longest string a parameter value may hold, at any depth (characters).
+MAX_PARAMETER_TEXT = 10_000
+#: The longest key of a parameter or of an object inside one.
+MAX_PARAMETER_KEY = 255
+#: How many tags a job may carry, and how long each may be.
+MAX_TAGS, MAX_TAG = 64, 128
+
+Tag = Annotated[str, Field(max_length=MAX_TAG)]
+
+
+def check_parameter_sizes(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Refuse parameters with an over-long name, key or string, naming it.
+
+    The request body's size bounds the rest; NUL characters and lone surrogates
+    are refused when the body is read.
+
+    Raises:
+        PydanticCustomError: Naming the parameter, e.g. ``label: longer than ...``.
+    """
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str) and len(node) > MAX_PARAMETER_TEXT:
+            raise PydanticCustomError(
+                "parameter_too_long",
+                "{where}: a string longer than {limit} characters",
+                {"where": where, "limit": MAX_PARAMETER_TEXT},
+            )
+        if not isinstance(node, dict | list):
+            continue
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            if isinstance(key, str) and len(key) > MAX_PARAMETER_KEY:
+                raise PydanticCustomError(
+                    "parameter_key_too_long",
+                    "{where}a key longer than {limit} characters",
+                    {"where": f"{where}: " if where else "", "limit": MAX_PARAMETER_KEY},
+                )
+            stack.append((child, f"{where}.{key}" if where else str(key)))
+    return value
 
 
 class JobFields(BaseModel):
@@ -29,7 +70,9 @@ class JobFields(BaseModel):
     email: str | None = Field(default=None, max_length=320)
     notify_on: list[Literal["failure", "success"]] | None = Field(default=None, max_length=2)
     shared: bool | None = None
-    tags: list[str] | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
+
+    _check_parameters = field_validator("parameters")(check_parameter_sizes)
 
     @field_validator("webhook_url")
     @classmethod
@@ -83,6 +126,8 @@ class RunRequest(BaseModel):
 
     parameters: dict[str, Any] | None = None
     idempotency_token: str | None = Field(default=None, pattern=_TOKEN)
+
+    _check_parameters = field_validator("parameters")(check_parameter_sizes)
 
 
 DEFAULTS: dict[str, Any] = {

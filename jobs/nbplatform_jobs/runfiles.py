@@ -8,8 +8,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from nbplatform.config import mlflow_environment
 from nbplatform.errors import InvalidParameterError
-from nbplatform_hub.isolation import SystemUser, ensure_system_user, prepare_workspace, read_as
+from nbplatform_hub.host import SystemUser, ensure_system_user, prepare_workspace, read_as
 
 from .backends import RunSpec
 from .definitions import kernel_for_profile, profile_gpus
@@ -111,20 +112,19 @@ def run_env(
             "NBP_PLATFORM_URL": platform_url,
             "NBP_TOKEN": token,
             "JUPYTERHUB_API_TOKEN": token,
-            "MLFLOW_TRACKING_TOKEN": token,
-            "MLFLOW_TRACKING_URI": f"{platform_url}mlflow/",
             "NBP_JOB_ID": job["id"],
             "NBP_JOB_NAME": job["name"],
             "NBP_RUN_ID": run["id"],
             "NBP_PROFILE": job["profile"],
             "JUPYTERHUB_USER": job["owner"],
             "PYTHONUNBUFFERED": "1",
+            **mlflow_environment(platform_url, token),
         }
     )
     if profile_gpus(job["profile"]):
         # GPU profiles' runs see the GPUs the platform may use: the hub's GPU
         # allocator does not hand out devices to jobs (yet), so they share them.
-        from nbplatform_hub.gpus import discover_gpus
+        from nbplatform_hub.host import discover_gpus
 
         env["NBP_GPU_DEVICES"] = ",".join(discover_gpus())
     else:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 
-from nbplatform_hub.service.db import connect, database_url
+from nbplatform.errors import ConfigurationError
+from nbplatform_hub.host import connect, database_url
 
 from .backends import make_backend
 from .db import upgrade
@@ -25,11 +25,14 @@ def main() -> None:
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = JobsSettings.from_env()
-    engine = connect(database_url(settings.home))
+    if not (settings.hub_api_url and settings.hub_token and settings.platform_url):
+        raise ConfigurationError(
+            "The scheduler runs as a hub-managed service: JUPYTERHUB_API_URL, "
+            "JUPYTERHUB_API_TOKEN and NBP_PLATFORM_URL must be set (nbplatform up sets them)."
+        )
+    engine = connect(settings.database_url or database_url(settings.home))
     upgrade(engine, settings.home)
-    api_url = os.environ["JUPYTERHUB_API_URL"]
-    token = os.environ["JUPYTERHUB_API_TOKEN"]
-    platform_url = os.environ.get("NBP_PLATFORM_URL", "http://127.0.0.1:8090/services/platform/")
+    api_url, token, platform_url = settings.hub_api_url, settings.hub_token, settings.platform_url
     if settings.definitions_dir is not None:
         sync_folder(settings, engine, api_url, token)
     backend = make_backend(settings.backend, settings.concurrency, settings.dask_address)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbplatform.errors import ConfigurationError
+from nbplatform_hub.host import database_url
 
 from .webhooks import Allow
 
@@ -54,6 +55,11 @@ class JobsSettings:
         system_user_prefix: ``NBP_SYSTEM_USER_PREFIX``.
         webhook_allow: ``NBP_WEBHOOK_ALLOW``: internal webhook destinations
             (addresses, networks, host names) an admin allows.
+        platform_url: ``NBP_PLATFORM_URL``: the platform service as runs reach
+            it, computed by the hub's settings (``Settings.platform_url``).
+        database_url: ``NBP_PLATFORM_DB_URL``, else SQLite under ``NBP_HOME``.
+        hub_api_url: ``JUPYTERHUB_API_URL`` (set by the hub for its services).
+        hub_token: ``JUPYTERHUB_API_TOKEN``: the scheduler service's own token.
     """
 
     home: Path
@@ -71,6 +77,10 @@ class JobsSettings:
     isolated: bool = False
     system_user_prefix: str = "jupyter-"
     webhook_allow: str = ""
+    platform_url: str | None = None
+    database_url: str | None = None
+    hub_api_url: str | None = None
+    hub_token: str | None = None
 
     @property
     def kernels_dir(self) -> Path:
@@ -100,8 +110,12 @@ class JobsSettings:
                 f"NBP_JOBS_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}."
             )
         folder = env.get("NBP_JOBS_DIR", "").strip()
+        home = Path(env.get("NBP_HOME") or "var").resolve()
+        platform_url = env.get("NBP_PLATFORM_URL") or None
+        if platform_url and not platform_url.endswith("/"):
+            platform_url += "/"
         return cls(
-            home=Path(env.get("NBP_HOME") or "var").resolve(),
+            home=home,
             backend=backend,
             concurrency=int(_number(env, "NBP_JOBS_CONCURRENCY", 2, 1)),
             misfire_grace_seconds=int(_number(env, "NBP_JOBS_MISFIRE_GRACE", 600, 1)),
@@ -116,6 +130,10 @@ class JobsSettings:
             isolated=env.get("NBP_ISOLATION", "").strip().lower() == "on",
             system_user_prefix=env.get("NBP_SYSTEM_USER_PREFIX", "").strip() or "jupyter-",
             webhook_allow=env.get("NBP_WEBHOOK_ALLOW", ""),
+            platform_url=platform_url,
+            database_url=database_url(home, env),
+            hub_api_url=env.get("JUPYTERHUB_API_URL") or None,
+            hub_token=env.get("JUPYTERHUB_API_TOKEN") or None,
         )
 
     @property

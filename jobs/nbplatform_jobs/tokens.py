@@ -16,17 +16,18 @@ from typing import Any
 from urllib.parse import quote
 
 from nbplatform.errors import UnavailableError
+from nbplatform_hub import host
 
 #: Scopes asked for a run's token; the hub keeps only those the owner holds.
 RUN_TOKEN_SCOPES = [
     "access:services!service=platform",
-    "custom:nbplatform:models:read",
-    "custom:nbplatform:models:write",
-    "custom:nbplatform:features:read",
-    "custom:nbplatform:features:write",
-    "custom:nbplatform:drift:read",
-    "custom:nbplatform:drift:write",
-    "custom:nbplatform:jobs:read",
+    host.MODELS_READ,
+    host.MODELS_WRITE,
+    host.FEATURES_READ,
+    host.FEATURES_WRITE,
+    host.DRIFT_READ,
+    host.DRIFT_WRITE,
+    host.JOBS_READ,
 ]
 
 

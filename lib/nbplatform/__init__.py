@@ -2,7 +2,10 @@
 
 Importing it is cheap: submodules and their heavy dependencies (MLflow, Feast,
 Evidently, SHAP, torch) load on first use, e.g. ``nbp.config`` or
-``nbp.registry`` the first time they are touched.
+``nbp.registry`` the first time they are touched. ``pip install nbplatform``
+is the REST client and the ``nbplatform jobs`` command; the heavy parts are
+extras (``nbplatform[ml]``, ``[features]``, ``[drift]``, ``[dask]``, ``[kernel]``,
+``[all]``), and using one without it says which to install.
 """
 
 from __future__ import annotations

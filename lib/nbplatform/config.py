@@ -18,6 +18,29 @@ def _split(value: str | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
+def mlflow_environment(platform_url: str | None, token: str | None) -> dict[str, str]:
+    """The MLflow variables of a process that talks to the platform's MLflow gateway.
+
+    The one place that says how MLflow reaches the platform: kernels
+    (:mod:`nbplatform.kernel`), the library (:mod:`nbplatform.registry`) and job
+    runs (``nbplatform_jobs.runfiles``) all take their variables from here.
+
+    Args:
+        platform_url: The platform service's base URL (``NBP_PLATFORM_URL``).
+        token: A hub token.
+
+    Returns:
+        ``MLFLOW_TRACKING_URI`` (``<platform>/mlflow/``) and ``MLFLOW_TRACKING_TOKEN``,
+        each only when known.
+    """
+    env: dict[str, str] = {}
+    if platform_url:
+        env["MLFLOW_TRACKING_URI"] = f"{platform_url.rstrip('/')}/mlflow/"
+    if token:
+        env["MLFLOW_TRACKING_TOKEN"] = token
+    return env
+
+
 @dataclass(frozen=True)
 class PlatformConfig:
     """The platform connection of this process.
@@ -42,7 +65,7 @@ class PlatformConfig:
     @property
     def mlflow_tracking_uri(self) -> str | None:
         """The MLflow gateway of the platform service (``<platform>/mlflow/``)."""
-        return f"{self.platform_url}mlflow/" if self.platform_url else None
+        return mlflow_environment(self.platform_url, None).get("MLFLOW_TRACKING_URI")
 
     def require(self) -> PlatformConfig:
         """Return self, or raise if the platform cannot be reached with it.

@@ -30,10 +30,9 @@ def configure_environment(env: MutableMapping[str, str] | None = None) -> _confi
     """
     env = os.environ if env is None else env
     cfg = _config.load(env=env)
-    if cfg.mlflow_tracking_uri:
-        env.setdefault("MLFLOW_TRACKING_URI", cfg.mlflow_tracking_uri)
+    for name, value in _config.mlflow_environment(cfg.platform_url, cfg.token).items():
+        env.setdefault(name, value)
     if cfg.token:
-        env.setdefault("MLFLOW_TRACKING_TOKEN", cfg.token)
         env.setdefault("NBP_TOKEN", cfg.token)
     if cfg.profile is not None:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(cfg.gpu_devices)

@@ -4,7 +4,8 @@ In a platform kernel everything goes through the platform's authenticated MLflow
 gateway with no configuration (the kernel preload sets ``MLFLOW_TRACKING_URI``
 and ``MLFLOW_TRACKING_TOKEN``); on a laptop, ``NBP_PLATFORM_URL`` and
 ``NBP_TOKEN`` are enough. MLflow, scikit-learn and torch are imported on first
-use, never when ``nbplatform`` is imported.
+use, never when ``nbplatform`` is imported; they come with
+``pip install 'nbplatform[ml]'``.
 
 Example:
     >>> info = nbp.registry.log_model(clf, "churn", X_example=X[:5], metrics={"auc": 0.91})
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import config as _config
+from ._extras import require
 from .client import PlatformClient
 from .errors import InvalidParameterError, NotFoundError
 
@@ -30,13 +32,9 @@ def _mlflow() -> Any:
     """Import MLflow, pointing it at the platform's gateway unless told otherwise."""
     if not os.environ.get("MLFLOW_TRACKING_URI"):
         cfg = _config.load()
-        if cfg.mlflow_tracking_uri:
-            os.environ["MLFLOW_TRACKING_URI"] = cfg.mlflow_tracking_uri
-        if cfg.token:
-            os.environ.setdefault("MLFLOW_TRACKING_TOKEN", cfg.token)
-    import mlflow
-
-    return mlflow
+        for name, value in _config.mlflow_environment(cfg.platform_url, cfg.token).items():
+            os.environ.setdefault(name, value)
+    return require("mlflow", "ml", "nbp.registry", "MLflow")
 
 
 def _client() -> Any:
@@ -64,7 +62,7 @@ def _flavor(model: Any) -> str:
 
 
 def _as_numpy(data: Any) -> Any:
-    import numpy as np
+    np = require("numpy", "ml", "nbp.registry", "NumPy")
 
     if hasattr(data, "to_numpy"):
         data = data.to_numpy()
@@ -223,8 +221,7 @@ def compare_versions(name: str, versions: Iterable[int | str] | None = None) -> 
         A pandas ``DataFrame`` indexed by version, with ``run_id``, ``aliases``,
         ``metrics.<name>`` and ``params.<name>`` columns.
     """
-    import pandas as pd
-
+    pd = require("pandas", "ml", "nbp.registry.compare_versions", "pandas")
     client = _client()
     if versions is None:
         found = client.search_model_versions(f"name = '{name.replace(chr(39), chr(39) * 2)}'")

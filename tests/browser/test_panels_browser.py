@@ -13,12 +13,11 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from browser_support import ARTIFACTS, launch_chromium, login, requires_chromium
+from browser_support import ARTIFACTS, login, requires_chromium
 from platform_harness import authorize, signup
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -29,35 +28,6 @@ pytestmark = [
     pytest.mark.timeout(420),
     requires_chromium,
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One Chromium for the module."""
-    with launch_chromium() as chromium:
-        yield chromium
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context (no cookies) per test; browser dialogs are recorded."""
-    context = browser.new_context(viewport={"width": 1500, "height": 1000})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.dialogs = []  # alert/confirm/prompt: none may ever fire
-
-    def on_dialog(dialog: Any) -> None:
-        if dialog.type == "beforeunload":  # leaving JupyterLab at the end of a test
-            dialog.accept()
-            return
-        page.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def unique(prefix: str) -> str:
@@ -286,7 +256,7 @@ def test_schedule_a_notebook_from_its_toolbar_and_open_the_run_output(platform, 
         (copy,) = [f for f in listing["content"] if f["name"].startswith(job)]
         saved = platform.server(name, "GET", f"api/contents/{copy['path']}", token).json()
         cells = saved["content"]["cells"]
-        assert all(c["metadata"].get("editable") is False for c in cells)
+        assert cells and all(c["metadata"].get("editable") is False for c in cells)
         assert page.dialogs == []
     except Exception:
         screenshot(page, "jobs-failure.png")

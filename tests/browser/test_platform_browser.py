@@ -8,13 +8,12 @@ Platform sidebar.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from browser_support import ARTIFACTS, launch_chromium, login, requires_chromium
+from browser_support import ARTIFACTS, login, requires_chromium
 from platform_harness import authorize, signup
 
 pytestmark = [
@@ -23,24 +22,6 @@ pytestmark = [
     pytest.mark.timeout(150),
     requires_chromium,
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One Chromium for the module."""
-    with launch_chromium() as chromium:
-        yield chromium
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context (no cookies) per test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(30_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def _spawn_profiles(page: Any, url: str) -> list[str]:

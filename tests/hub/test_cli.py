@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib.metadata import entry_points
 
 import yaml
 from click.testing import CliRunner
@@ -52,3 +53,22 @@ def test_python_dash_m_has_every_command_of_the_console_script():
     usage = "python -m nbplatform_hub.cli jobs"
     assert script.exit_code == 0 and usage in module.stdout
     assert module.stdout.replace(usage, "nbplatform jobs") == script.output
+
+
+def test_the_library_command_gets_the_hub_commands_from_entry_points():
+    import nbplatform.cli
+
+    assert main is nbplatform.cli.main
+    names = {ep.name for ep in entry_points(group=nbplatform.cli.COMMANDS_GROUP)}
+    assert {"up", "render-k8s"} <= names
+    # A fresh process that never imports nbplatform_hub itself, like the console script.
+    listing = subprocess.run(
+        [sys.executable, "-m", "nbplatform.cli", "--help"], capture_output=True, text=True
+    )
+    assert listing.returncode == 0, listing.stderr
+    commands = listing.stdout.split("Commands:")[1].split()
+    assert {"jobs", "render-k8s", "up"} <= set(commands)
+    up = subprocess.run(
+        [sys.executable, "-m", "nbplatform.cli", "up", "--help"], capture_output=True, text=True
+    )
+    assert up.returncode == 0 and "jupyterhub_config.py" in up.stdout, up.stderr

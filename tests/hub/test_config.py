@@ -93,3 +93,25 @@ def test_bad_profiles_stop_configuration(tmp_path):
     s = Settings.from_env({"NBP_HOME": str(tmp_path), "NBP_PROFILES": str(bad)})
     with pytest.raises(ConfigurationError, match=str(bad)):
         configure(Config(), s)
+
+
+def test_service_and_scheduler_share_one_computed_environment(tmp_path):
+    settings = Settings.from_env(
+        {
+            "NBP_HOME": str(tmp_path),
+            "NBP_ADMIN_PASSWORD": "a-long-enough-password",
+            "NBP_PLATFORM_DB_URL": "postgresql://db/platform",
+            "NBP_WEBHOOK_ALLOW": "10.0.0.0/8",
+            "NBP_PORT": "8123",
+        }
+    )
+    c = Config()
+    configure(c, settings)
+    envs = {s["name"]: s.get("environment", {}) for s in c.JupyterHub.services}
+    for name in ("platform", "scheduler"):
+        env = envs[name]
+        # The database at scale reaches both (the hub's environment is not inherited).
+        assert env["NBP_PLATFORM_DB_URL"] == "postgresql://db/platform", name
+        assert env["NBP_PLATFORM_URL"] == settings.platform_url, name
+        assert env["NBP_WEBHOOK_ALLOW"] == "10.0.0.0/8", name
+        assert env["NBP_HOME"] == str(tmp_path), name

@@ -34,7 +34,7 @@ def test_discover_refuses_junk(value: str) -> None:
 def test_discover_without_env_returns_a_list() -> None:
     # Whatever this machine has (NVML, nvidia-smi or nothing), the answer is a list of ids.
     devices = discover_gpus({"PATH": "/nonexistent"})
-    assert all(isinstance(d, str) for d in devices)
+    assert isinstance(devices, list) and all(isinstance(d, str) for d in devices), devices
 
 
 def test_two_owners_get_different_devices_and_a_third_is_refused() -> None:

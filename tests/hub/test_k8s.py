@@ -78,7 +78,9 @@ def test_gpu_limit_and_toleration_only_on_the_gpu_profile(values: dict[str, Any]
 def test_group_filter_names_every_profile(values: dict[str, Any]) -> None:
     snippet = values["hub"]["extraConfig"][GROUP_FILTER_KEY]
     compile(snippet, "extraConfig", "exec")
-    assert "c.KubeSpawner.profile_list = _nbp_profiles_for_user" in snippet
+    # The rule is the hub's own (nbplatform_hub.profiles), not a copy in the values.
+    assert "from nbplatform_hub.k8s import profile_list_for" in snippet
+    assert "c.KubeSpawner.profile_list = _nbp_profile_list_for(" in snippet
     assert "'gpu': ['data-scientist', 'platform-admin']" in snippet
 
 

@@ -6,9 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from nbplatform.errors import ConfigurationError, InvalidParameterError, NotFoundError
+from nbplatform.errors import (
+    ConfigurationError,
+    InvalidParameterError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from nbplatform_hub.profiles import (
     ProfileConfigError,
+    choose_profile,
     default_profile,
     default_profiles_path,
     format_size,
@@ -140,6 +146,22 @@ def test_profiles_for_groups() -> None:
     ]
     assert profiles_for_groups(profiles, []) == []
     assert profiles_for_groups(profiles, iter(["platform-admin"]))[-1].slug == "gpu"
+
+
+def test_choose_profile_is_the_one_decision() -> None:
+    profiles = load_profiles(REPO_PROFILES)
+    # None or "" is the user's default among the profiles they may use.
+    assert choose_profile(profiles, None, "ann", ["data-scientist"]).slug == "cpu-small"
+    assert choose_profile(profiles, "", "vic", ["viewer"]).slug == "cpu-small"
+    assert choose_profile(profiles, "gpu", "ann", ["data-scientist"]).slug == "gpu"
+    with pytest.raises(PermissionDeniedError, match="'gpu' is not available to vic.*viewer"):
+        choose_profile(profiles, "gpu", "vic", ["viewer"])
+    with pytest.raises(PermissionDeniedError, match="nobody may use no profile.*none"):
+        choose_profile(profiles, None, "nobody", [])
+    with pytest.raises(InvalidParameterError, match="Unknown profile 'huge'.*cpu-small"):
+        choose_profile(profiles, "huge", "ann", ["data-scientist"])
+    with pytest.raises(InvalidParameterError, match="must be a profile slug"):
+        choose_profile(profiles, ["gpu"], "ann", ["data-scientist"])
 
 
 def test_get_profile_lists_known_slugs() -> None:

@@ -51,21 +51,17 @@ def test_browser_without_login_is_sent_to_the_hub(platform):
 def test_alice_cannot_use_bobs_server(platform):
     alice = platform.create_user("alice")
     bob = platform.create_user("bob")
-    platform.spawn("bob", "cpu-small")
-    try:
+    with platform.spawned("bob", "cpu-small"):
         assert platform.server("bob", "GET", "api/kernelspecs", bob).status_code == 200
         r = platform.server("bob", "GET", "api/kernelspecs", alice)
         assert r.status_code == 403
         r = platform.server("bob", "GET", "nbplatform/api/me", alice)
         assert r.status_code == 403
-    finally:
-        platform.stop_server("bob")
 
 
 def test_server_extension_refuses_unauthenticated_and_answers_owner(platform):
     token = platform.create_user("jill")
-    platform.spawn("jill", "cpu-small")
-    try:
+    with platform.spawned("jill", "cpu-small"):
         r = platform.server("jill", "GET", "nbplatform/api/me", None)
         assert r.status_code in (302, 403)
         r = platform.server("jill", "GET", "nbplatform/api/me", token)
@@ -74,17 +70,12 @@ def test_server_extension_refuses_unauthenticated_and_answers_owner(platform):
         assert me["name"] == "jill"
         assert me["roles"] == ["data-scientist"]
         assert me["server"]["profile"] == "cpu-small"
-    finally:
-        platform.stop_server("jill")
 
 
 def test_viewer_server_token_gets_only_viewer_scopes(platform):
     token = platform.create_user("vera", group="viewer")
-    platform.spawn("vera", "cpu-small")
-    try:
+    with platform.spawned("vera", "cpu-small"):
         result = platform.execute("vera", "print(sorted(nbp.me()['scopes']))", token)
         scopes = eval(result["stdout"])  # a printed list of strings
         assert all(s.endswith(":read") for s in scopes), scopes
         assert "custom:nbplatform:models:read" in scopes
-    finally:
-        platform.stop_server("vera")

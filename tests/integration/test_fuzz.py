@@ -2,12 +2,17 @@
 
 Every answer must be a 4xx JSON error with a message (or a 2xx that reaches
 nothing it should not), never a 500; the service must still answer afterwards.
+A NUL, a lone surrogate or over-long text goes into every field of every route:
+the routes come from the applications (``routes_support``) and each operation's
+fields and query parameters from ``openapi.yaml``, MLflow's endpoints from
+MLflow's own descriptors, so a new resource is covered the day it is added.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import string
 
@@ -16,6 +21,16 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jobs_helpers import write_notebook
+from routes_support import (
+    PREFIX,
+    body_fields,
+    documented,
+    expand,
+    lab_routes,
+    openapi_spec,
+    query_parameters,
+    service_routes,
+)
 
 from platform_harness import Platform
 
@@ -95,6 +110,17 @@ def assert_refused_well(r: requests.Response, where) -> None:
     body = r.json()
     assert isinstance(body.get("message"), str) and body["message"], (where, body)
     assert "SELECT" not in body["message"] and "Traceback" not in body["message"], body
+
+
+def refused_naming(r: requests.Response, names: tuple[str, ...], where) -> None:
+    """A 4xx with a JSON message that names one of ``names`` (``notebook: ...``).
+
+    A path that is not UTF-8 is the proxy's own 400 ("The request path is ...").
+    """
+    assert 400 <= r.status_code < 500, (where, r.status_code, r.text[:300])
+    message = r.json()["message"]
+    named = [n for n in names if re.search(rf"(^|[\s'.]){re.escape(n)}([:.\s']|$)", message)]
+    assert named, (where, message[:300])
 
 
 def _not_utf8(path: str) -> bool:
@@ -340,6 +366,8 @@ def test_hostile_notebook_paths_for_jobs(platform, fuzz):
         "~fuzz-other/secret.ipynb",
         "file:///etc/passwd.ipynb",
         "t.ipynb\x00.txt",
+        "t.ipynb\x00.ipynb",
+        "t.ipynb\ud800",
         "t\n.ipynb",
         "\u2025/fuzz-other/secret.ipynb",
         "\u2216..\u2216fuzz-other\u2216secret.ipynb",
@@ -353,15 +381,19 @@ def test_hostile_notebook_paths_for_jobs(platform, fuzz):
         r = service(platform, "POST", "api/jobs", token, json={"name": "h", "notebook": notebook})
         assert r.status_code in (400, 404), (notebook[:80], r.status_code, r.text[:300])
         assert_refused_well(r, notebook[:80])
+        refused_naming(r, ("notebook",), notebook[:80])
     still_answers(platform, token)
 
 
 # Job parameters (hypothesis) ---------------------------------------------------------
 PARAMS = 'n = 1\nrate = 0.5\nlabel = "a"\nflag = False\nitems = [1]\nconf = {"k": 1}\nfree = None'
+#: Any character a parameter's text may hold (NUL is refused, like lone surrogates).
+CHARACTERS = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(CHARACTERS, max_size=20),
     lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(CHARACTERS, max_size=8), inner, max_size=3)
     ),
     max_leaves=8,
 )
@@ -371,10 +403,10 @@ VALID = st.fixed_dictionaries(
         "n": st.integers(-(2**53), 2**53),
         "rate": st.floats(allow_nan=False, allow_infinity=False, width=32)
         | st.integers(-1000, 1000),
-        "label": st.text(max_size=50),
+        "label": st.text(CHARACTERS, max_size=50),
         "flag": st.booleans(),
         "items": st.lists(JSON_VALUES, max_size=4),
-        "conf": st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=4),
+        "conf": st.dictionaries(st.text(CHARACTERS, max_size=8), JSON_VALUES, max_size=4),
         "free": JSON_VALUES,
     },
 )
@@ -480,3 +512,234 @@ def test_lab_forwarded_routes_refuse_hostile_paths_and_bodies(platform, lab):
     assert r.status_code == 400, r.text[:300]
     r = requests.get(f"{base}/me", headers=auth, timeout=60)
     assert r.status_code == 200 and r.json()["name"] == "fuzz-lab"
+
+
+# Every route, every field: NUL, lone surrogates, over-long text ---------------------
+#: Text no resource may take, in a JSON body (``json.dumps`` escapes the surrogate).
+HOSTILE_TEXT = {
+    "NUL": "t.ipynb\u0000.ipynb",
+    "lone surrogate": "x\ud800y",
+    "100 001 characters": "a" * 100_001,
+}
+#: The same in a URL, percent-encoded (over 4096 characters; longer is the proxy's 431).
+HOSTILE_ARGUMENTS = {
+    "NUL": "x%00y",
+    "lone surrogate": "x%ED%A0%80y",
+    "5 000 characters": "a" * 5000,
+}
+
+
+@pytest.fixture(scope="module")
+def samples(platform, fuzz):
+    """A value for each path parameter of the service's routes: objects that exist."""
+    admin = platform.admin_token
+    model = "fuzz-text-model"
+    mlflow = "mlflow/api/2.0/mlflow"
+    r = service(platform, "POST", f"{mlflow}/registered-models/create", admin, json={"name": model})
+    assert r.status_code == 200, r.text
+    run = service(platform, "POST", f"{mlflow}/runs/create", admin, json={"experiment_id": "0"})
+    info = run.json()["run"]["info"]
+    body = {"name": model, "source": info["artifact_uri"] + "/m", "run_id": info["run_id"]}
+    r = service(platform, "POST", f"{mlflow}/model-versions/create", admin, json=body)
+    assert r.status_code == 200, r.text
+    r = service(platform, "POST", "api/promotions", admin, json={"model": model, "version": "1"})
+    assert r.status_code == 201, r.text
+    return {
+        "job_id": fuzz["job"]["id"],
+        "run_id": fuzz["run"]["id"],
+        "promotion_id": str(r.json()["id"]),
+        "name": model,
+        "kind": "registered-models",
+        "key": model,
+        "path": "api/2.0/mlflow/experiments/search",
+        "mlflow_run_id": info["run_id"],
+    }
+
+
+def api_operations(tmp_path) -> list[tuple[str, str, dict]]:
+    """``(verb, route pattern, OpenAPI operation)`` of every REST route the service mounts.
+
+    From the application itself (``test_openapi`` checks each is documented); the
+    MLflow gateway's endpoints are MLflow's, swept on their own below.
+    """
+    spec = openapi_spec()
+    found = []
+    for pattern, _handler, verbs in service_routes(tmp_path):
+        if not pattern.startswith(PREFIX + "api/"):
+            continue
+        for verb in verbs:
+            if verb not in ("HEAD", "OPTIONS"):
+                found.append((verb, pattern, spec["paths"][documented(pattern)][verb.lower()]))
+    return found
+
+
+def body_cases(fields: dict[str, str]):
+    """``(field, body, label)``: each field given hostile text (in, or as, a key)."""
+    for field, kind in fields.items():
+        for label, text in HOSTILE_TEXT.items():
+            if kind == "string":
+                yield field, {field: text}, label
+            elif kind == "array":
+                yield field, {field: [text]}, label
+            elif kind == "object":
+                yield field, {field: {"name": text}}, f"{label} in a value"
+                yield field, {field: {text: 1}}, f"{label} in a key"
+
+
+def test_hostile_text_in_every_field_of_every_route_is_refused_naming_it(
+    platform, fuzz, samples, tmp_path
+):
+    admin = platform.admin_token
+    spec = openapi_spec()
+
+    def definition() -> dict:
+        job = service(platform, "GET", f"api/jobs/{samples['job_id']}", admin).json()
+        return {k: v for k, v in job.items() if k != "last_run"}  # the run moves on
+
+    job_before = definition()
+    runs_before = service(platform, "GET", f"api/jobs/{samples['job_id']}/runs", admin).json()
+    operations = api_operations(tmp_path)
+    assert len(operations) >= 25, operations
+    checked = 0
+    for verb, pattern, operation in operations:
+        path = expand(pattern, samples).removeprefix(PREFIX)
+        write = verb not in ("GET",)
+        # the body: each field, and a key of the body itself
+        cases = list(body_cases(body_fields(spec, operation))) if write else []
+        if write:
+            cases.append(("body", {"\u0000": 1}, "NUL in a key"))
+        for field, body, label in cases:
+            r = service(platform, verb, path, admin, data=json.dumps(body).encode())
+            refused_naming(r, (field, "body"), (verb, pattern, field, label))
+            checked += 1
+        if write:
+            raw = b'{"note": "\xc0\xae\xff"}'  # not UTF-8
+            r = service(platform, verb, path, admin, data=raw)
+            refused_naming(r, ("body",), (verb, pattern, "not UTF-8"))
+        # the query
+        for name in query_parameters(spec, operation):
+            for label, value in HOSTILE_ARGUMENTS.items():
+                r = service(platform, verb, f"{path}?{name}={value}", admin, json={})
+                refused_naming(r, (name,), (verb, pattern, name, label))
+                checked += 1
+        # each path parameter (one that no longer matches its route is the catch-all's)
+        for name in re.findall(r"\(\?P<(\w+)>", pattern):
+            for label, value in HOSTILE_ARGUMENTS.items():
+                hostile = expand(pattern, {**samples, name: value}, matching=False)
+                hostile = hostile.removeprefix(PREFIX)
+                r = service(platform, verb, hostile, admin, json={})
+                refused_naming(r, (name, "path"), (verb, pattern, name, label))
+                checked += 1
+    assert checked >= 250, checked
+    # nothing was stored: the job is as it was, and no run was made
+    assert definition() == job_before
+    runs = service(platform, "GET", f"api/jobs/{samples['job_id']}/runs", admin).json()
+    assert [r["id"] for r in runs["runs"]] == [r["id"] for r in runs_before["runs"]]
+    promotion = service(platform, "GET", f"api/promotions/{samples['promotion_id']}", admin)
+    assert promotion.json()["state"] == "pending"
+    still_answers(platform, admin)
+
+
+def mlflow_endpoints_to_sweep() -> list:
+    """MLflow's endpoints the platform's users reach: those with rules, and the reads."""
+    from nbplatform_hub.service.mlflow_endpoints import COLUMN_LIMITS, catalogue
+    from nbplatform_hub.service.mlflow_rules import governed_endpoints
+
+    governed = governed_endpoints()
+    return [
+        e
+        for e in catalogue()
+        if e.request_class is not None
+        and e.major == 2
+        and e.template.startswith("mlflow/")
+        and "{" not in e.template
+        and ((e.method, e.name) in governed or e.name.split("/")[0] in COLUMN_LIMITS)
+    ]
+
+
+#: Messages of a key and a value: tags and parameters.
+_KEY_VALUE = re.compile(r"(Tag|Param|Parameter)$")
+
+
+def _string_fields(endpoint) -> list[tuple[str, str | None]]:
+    """``(field, None)`` for each string field; ``(field, "key"|"value")`` inside tags, params."""
+    fields = []
+    for f in endpoint.request_class.DESCRIPTOR.fields:
+        if f.type == f.TYPE_STRING and not f.is_repeated:
+            fields.append((f.name, None))
+        elif f.type == f.TYPE_MESSAGE and f.is_repeated and _KEY_VALUE.search(f.message_type.name):
+            fields += [(f.name, "key"), (f.name, "value")]
+    return fields
+
+
+def test_hostile_text_to_mlflow_is_refused_before_mlflow_fails_or_stores_it(platform, samples):
+    """Each string field of each endpoint: the gateway (or MLflow, validating) says 4xx.
+
+    Over-long text is refused by the gateway at what MLflow's database holds, so
+    that MLflow never answers 500 (MySQL, PostgreSQL) nor stores it (SQLite).
+    """
+    admin = platform.admin_token
+    values = {
+        "experiment_id": "0",
+        "run_id": samples["mlflow_run_id"],
+        "name": samples["name"],
+        "version": "1",
+        "key": "k",
+        "value": "v",
+        "alias": "fuzz-alias",
+    }
+    endpoints = mlflow_endpoints_to_sweep()
+    assert len(endpoints) >= 30, [e.template for e in endpoints]
+    checked = 0
+    for endpoint in endpoints:
+        names = {f.name for f in endpoint.request_class.DESCRIPTOR.fields}
+        base = {k: v for k, v in values.items() if k in names}
+        url = f"mlflow/api/2.0/{endpoint.template}"
+        for field, inner in _string_fields(endpoint):
+            where = (endpoint.method, endpoint.name, field, inner)
+            if endpoint.method == "GET":
+                for label, value in HOSTILE_ARGUMENTS.items():
+                    r = service(platform, "GET", f"{url}?{field}={value}", admin)
+                    refused_naming(r, (field,), (*where, label))
+                continue
+            for label, text in HOSTILE_TEXT.items():
+                body = dict(base)
+                if inner is None:
+                    body[field] = text
+                else:
+                    body[field] = [{"key": "k", "value": "v", inner: text}]
+                r = service(platform, endpoint.method, url, admin, data=json.dumps(body).encode())
+                assert 400 <= r.status_code < 500, (*where, label, r.status_code, r.text[:300])
+                if r.json().get("error_code") != "INVALID_PARAMETER_VALUE" or label == "NUL":
+                    refused_naming(r, (field,), (*where, label))
+                checked += 1
+    assert checked >= 100, checked
+    still_answers(platform, admin)
+
+
+def test_lab_routes_refuse_hostile_text_everywhere(platform, lab, tmp_path, monkeypatch):
+    """The lab extension's routes: in path segments, the query, the body; never a 500."""
+    auth = {"Authorization": f"token {lab}", "Content-Type": "application/json"}
+    routes = lab_routes(tmp_path, monkeypatch)
+    assert routes
+    base = f"{platform.url}/user/fuzz-lab"
+    for pattern, _handler, verbs in routes:
+        for verb in verbs:
+            plain = expand(pattern).removesuffix("/x")
+            urls = []
+            if pattern.endswith("(/.*)?$"):  # a forwarded resource: paths below it, a query
+                urls += [f"{plain}/{v}" for v in HOSTILE_ARGUMENTS.values()]
+                if verb == "GET":  # every list takes page_token
+                    urls += [f"{plain}?page_token={v}" for v in HOSTILE_ARGUMENTS.values()]
+            for url in urls:
+                r = requests.request(verb, base + url, headers=auth, timeout=60, json={})
+                where = (verb, url[:80], r.status_code, r.text[:200])
+                assert 400 <= r.status_code < 500, where
+                assert r.json()["message"], where
+            if verb in ("POST", "PATCH", "DELETE"):
+                for label, text in HOSTILE_TEXT.items():
+                    body = json.dumps({"name": text, "notebook": "t.ipynb"}).encode()
+                    r = requests.request(verb, base + plain, headers=auth, data=body, timeout=60)
+                    where = (verb, plain, label, r.status_code, r.text[:200])
+                    assert 400 <= r.status_code < 500, where
+                    assert r.json()["message"], where

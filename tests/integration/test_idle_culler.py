@@ -7,20 +7,16 @@ import time
 
 import pytest
 
-from platform_harness import Platform, platform_env
+from platform_harness import Platform, running_platform
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def culling(homes):
-    home = homes("nbp-cull")
-    env = platform_env(home, NBP_GPUS="none", NBP_IDLE_TIMEOUT="16", NBP_CULL_EVERY="4")
-    running = Platform(env).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from running_platform(
+        homes("nbp-cull"), NBP_GPUS="none", NBP_IDLE_TIMEOUT="16", NBP_CULL_EVERY="4"
+    )
 
 
 def _running(platform: Platform, user: str) -> bool:

@@ -17,7 +17,7 @@ import psutil
 import pytest
 from loadgen import log_findings, prepare_users, run_load, seed, stop_servers
 
-from platform_harness import Platform, platform_env
+from platform_harness import running_platform
 
 pytestmark = [pytest.mark.integration, pytest.mark.hardening]
 
@@ -31,13 +31,9 @@ MIN_FREE_FOR_ALL_SERVERS = 12 * 1024**3
 
 @pytest.fixture(scope="module")
 def loaded(homes):
-    home = homes("nbp-load")
-    env = platform_env(home, NBP_GPUS="none", NBP_IDLE_TIMEOUT="86400", NBP_CULL_EVERY="3600")
-    running = Platform(env).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from running_platform(
+        homes("nbp-load"), NBP_GPUS="none", NBP_IDLE_TIMEOUT="86400", NBP_CULL_EVERY="3600"
+    )
 
 
 @pytest.mark.timeout(1200)  # 9-10 min measured on a busy shared 2-core machine

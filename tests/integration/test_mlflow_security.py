@@ -7,7 +7,6 @@ its Unix socket) of ``tests/conftest.py``.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -18,10 +17,6 @@ import pytest
 import requests
 
 pytestmark = pytest.mark.integration
-
-
-def api(platform, method, endpoint, token, **kwargs):
-    return platform.service(method, f"mlflow/api/2.0/mlflow/{endpoint}", token, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +33,17 @@ def people(platform):
 def alice_work(platform, people):
     """Alice's experiment, a run in it with an artifact, her model with a version."""
     alice = people["alice"]
-    exp = api(platform, "POST", "experiments/create", alice, json={"name": "sec-alice-exp"})
+    exp = platform.mlflow("POST", "experiments/create", alice, json={"name": "sec-alice-exp"})
     assert exp.status_code == 200, exp.text
     experiment_id = exp.json()["experiment_id"]
-    run = api(platform, "POST", "runs/create", alice, json={"experiment_id": experiment_id})
+    run = platform.mlflow("POST", "runs/create", alice, json={"experiment_id": experiment_id})
     assert run.status_code == 200, run.text
     run_id = run.json()["run"]["info"]["run_id"]
     artifacts = "mlflow/api/2.0/mlflow-artifacts/artifacts"
     artifact = f"{artifacts}/{experiment_id}/{run_id}/artifacts/model/MLmodel"
     assert platform.service("PUT", artifact, alice, data=b"alice's").status_code == 200
-    assert api(platform, "POST", "registered-models/create", alice, json={"name": "sec-m"}).ok
-    version = api(
-        platform,
+    assert platform.mlflow("POST", "registered-models/create", alice, json={"name": "sec-m"}).ok
+    version = platform.mlflow(
         "POST",
         "model-versions/create",
         alice,
@@ -57,8 +51,7 @@ def alice_work(platform, people):
     )
     assert version.status_code == 200, version.text
     admin = people["admin"]
-    r = api(
-        platform,
+    r = platform.mlflow(
         "POST",
         "registered-models/alias",
         admin,
@@ -69,7 +62,7 @@ def alice_work(platform, people):
 
 
 def champion(platform, token, name="sec-m"):
-    r = api(platform, "GET", f"registered-models/get?name={name}", token)
+    r = platform.mlflow("GET", f"registered-models/get?name={name}", token)
     return {a["alias"]: a["version"] for a in r.json()["registered_model"].get("aliases", [])}
 
 
@@ -87,8 +80,7 @@ def champion(platform, token, name="sec-m"):
 def test_protected_alias_bodies_read_otherwise_are_refused(
     platform, people, alice_work, method, body
 ):
-    r = api(
-        platform,
+    r = platform.mlflow(
         method,
         "registered-models/alias",
         people["alice"],
@@ -108,8 +100,7 @@ def test_query_and_body_that_disagree_are_refused(platform, people, alice_work):
     )
     assert r.status_code == 400, r.text
     # camelCase spellings are the same field for MLflow, so for the gateway too
-    r = api(
-        platform,
+    r = platform.mlflow(
         "POST",
         "runs/set-tag",
         people["bob"],
@@ -139,12 +130,12 @@ def test_nobody_changes_anothers_work(platform, people, alice_work):
         ("model-versions/create", {"name": "sec-m", "source": f"runs:/{run}/m", "run_id": run}),
         ("registered-models/alias", {"name": "sec-m", "alias": "staging", "version": "1"}),
     ]:
-        r = api(platform, "POST", endpoint, bob, json=body)
+        r = platform.mlflow("POST", endpoint, bob, json=body)
         assert r.status_code == 403, (endpoint, r.text)
         assert "sec-alice" in r.json()["message"], r.text
     down = platform.service("GET", alice_work["artifact"], bob)
     assert down.status_code == 200 and down.content == b"alice's"
-    got = api(platform, "GET", f"runs/get?run_id={run}", bob).json()["run"]
+    got = platform.mlflow("GET", f"runs/get?run_id={run}", bob).json()["run"]
     assert got["info"]["lifecycle_stage"] == "active"
     assert "note" not in {t["key"] for t in got["data"].get("tags", [])}
     refused = platform.service(
@@ -159,8 +150,7 @@ def test_grants_let_others_in_and_revoking_shuts_them_out(platform, people, alic
     run = alice_work["run"]
 
     def bob_adds_version():
-        return api(
-            platform,
+        return platform.mlflow(
             "POST",
             "model-versions/create",
             bob,
@@ -205,8 +195,7 @@ def test_grants_let_others_in_and_revoking_shuts_them_out(platform, people, alic
 
 def test_runs_are_their_creators_whatever_the_client_claims(platform, people):
     bob = people["bob"]
-    r = api(
-        platform,
+    r = platform.mlflow(
         "POST",
         "runs/create",
         bob,
@@ -225,8 +214,7 @@ def test_runs_are_their_creators_whatever_the_client_claims(platform, people):
     assert tags["mlflow.user"] == "sec-bob" and tags["nbp.user"] == "sec-bob"
     assert info["info"]["user_id"] == "sec-bob"
     for key in ("mlflow.user", "nbp.notebook"):
-        r = api(
-            platform,
+        r = platform.mlflow(
             "POST",
             "runs/set-tag",
             bob,
@@ -237,16 +225,15 @@ def test_runs_are_their_creators_whatever_the_client_claims(platform, people):
 
 def test_admin_may_change_anyones_work(platform, people, alice_work):
     admin = people["admin"]
-    r = api(
-        platform,
+    r = platform.mlflow(
         "POST",
         "runs/create",
         people["alice"],
         json={"experiment_id": alice_work["experiment"]},
     )
     run = r.json()["run"]["info"]["run_id"]
-    assert api(platform, "POST", "runs/delete", admin, json={"run_id": run}).status_code == 200
-    assert api(platform, "POST", "runs/restore", admin, json={"run_id": run}).status_code == 200
+    assert platform.mlflow("POST", "runs/delete", admin, json={"run_id": run}).status_code == 200
+    assert platform.mlflow("POST", "runs/restore", admin, json={"run_id": run}).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -261,8 +248,7 @@ def test_admin_may_change_anyones_work(platform, people, alice_work):
     ],
 )
 def test_only_the_platform_chooses_artifact_locations(platform, people, location):
-    r = api(
-        platform,
+    r = platform.mlflow(
         "POST",
         "experiments/create",
         people["alice"],
@@ -276,24 +262,13 @@ def test_only_the_platform_chooses_artifact_locations(platform, people, location
     ["file:///etc/passwd", "/etc/passwd", "s3://bucket/m", "mlflow-artifacts:/../../x"],
 )
 def test_model_version_sources_are_checked(platform, people, alice_work, source):
-    r = api(
-        platform,
+    r = platform.mlflow(
         "POST",
         "model-versions/create",
         people["alice"],
         json={"name": "sec-m", "source": source},
     )
     assert r.status_code == 400, r.text
-
-
-def raw(platform, method, path, token, body=None, headers=None):
-    conn = http.client.HTTPConnection(
-        "127.0.0.1", int(platform.env["NBP_SERVICE_PORT"]), timeout=60
-    )
-    all_headers = {"Authorization": f"token {token}", **(headers or {})}
-    conn.request(method, path, body=body, headers=all_headers)
-    response = conn.getresponse()
-    return response.status, response.read()
 
 
 HOSTILE = [
@@ -317,8 +292,7 @@ HOSTILE = [
 def test_hostile_paths_are_4xx_and_the_gateway_keeps_answering(
     platform, people, alice_work, method, path
 ):
-    status, body = raw(
-        platform,
+    status, body = platform.raw(
         method,
         f"/services/platform/mlflow/{path}",
         people["alice"],
@@ -332,8 +306,7 @@ def test_hostile_paths_are_4xx_and_the_gateway_keeps_answering(
 
 
 def test_oversized_json_body_is_a_400_that_reaches_the_client(platform, people):
-    r = api(
-        platform,
+    r = platform.mlflow(
         "POST",
         "registered-models/alias",
         people["alice"],
@@ -375,8 +348,7 @@ def test_graphql_and_model_version_artifacts_work(platform, people, alice_work):
 
 
 def test_versions_get_their_runs_lineage_whatever_the_client(platform, people, alice_work):
-    r = api(
-        platform,
+    r = platform.mlflow(
         "GET",
         "model-versions/get?name=sec-m&version=1",
         people["viewer"],

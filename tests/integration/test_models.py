@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -12,10 +11,6 @@ import pytest
 pytestmark = pytest.mark.integration
 
 NOTEBOOK = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-
-
-def mlflow_api(platform, method, endpoint, token, **kwargs):
-    return platform.service(method, f"mlflow/api/2.0/mlflow/{endpoint}", token, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +24,13 @@ def tokens(platform):
 
 def make_versions(platform, token, name, count):
     """Register ``count`` versions of ``name`` from one run (REST only, no kernel)."""
-    r = mlflow_api(platform, "POST", "registered-models/create", token, json={"name": name})
+    r = platform.mlflow("POST", "registered-models/create", token, json={"name": name})
     assert r.status_code == 200, r.text
-    run = mlflow_api(platform, "POST", "runs/create", token, json={"experiment_id": "0"})
+    run = platform.mlflow("POST", "runs/create", token, json={"experiment_id": "0"})
     assert run.status_code == 200, run.text
     info = run.json()["run"]["info"]
     for _ in range(count):
-        r = mlflow_api(
-            platform,
+        r = platform.mlflow(
             "POST",
             "model-versions/create",
             token,
@@ -50,7 +44,7 @@ def make_versions(platform, token, name, count):
 
 
 def aliases(platform, token, name):
-    r = mlflow_api(platform, "GET", f"registered-models/get?name={name}", token)
+    r = platform.mlflow("GET", f"registered-models/get?name={name}", token)
     return {a["alias"]: a["version"] for a in r.json()["registered_model"].get("aliases", [])}
 
 
@@ -98,7 +92,7 @@ print(json.dumps({"tags": tags, "sk": sk.registered_model_version,
     assert tags["nbp.user"] == user and tags["nbp.profile"] == "cpu-small"
     assert result["sk"] == "1" and result["torch"] == "1" and result["sig"]
     assert "metrics.acc" in result["cmp"] and "params.C" in result["cmp"]
-    version = mlflow_api(platform, "GET", "model-versions/get?name=models-sk&version=1", token)
+    version = platform.mlflow("GET", "model-versions/get?name=models-sk&version=1", token)
     assert version.json()["model_version"]["tags"]
     assert {t["key"]: t["value"] for t in version.json()["model_version"]["tags"]}[
         "nbp.notebook"
@@ -135,41 +129,31 @@ print(sk.predict(X).shape, tuple(net(torch.as_tensor(X)).shape))
 
 
 def test_viewer_write_refused_and_audited(platform, tokens):
-    r = mlflow_api(
-        platform, "POST", "experiments/create", tokens["viewer"], json={"name": "models-viewer-exp"}
+    r = platform.mlflow(
+        "POST", "experiments/create", tokens["viewer"], json={"name": "models-viewer-exp"}
     )
     assert r.status_code == 403, r.text
     assert "models:write" in r.json()["message"]
-    read = mlflow_api(platform, "GET", "registered-models/search", tokens["viewer"])
+    read = platform.mlflow("GET", "registered-models/search", tokens["viewer"])
     assert read.status_code == 200
     entries = audit(platform, user="models-victor", result="refused")
     assert any(e["action"] == "mlflow:experiments/create" and e["status"] == 403 for e in entries)
+
+
+def set_alias(platform, token: str, model: str, alias: str, version: str):
+    """Point ``alias`` of ``model`` at ``version`` through the gateway; the answer."""
+    body = {"name": model, "alias": alias, "version": version}
+    return platform.mlflow("POST", "registered-models/alias", token, json=body)
 
 
 def test_data_scientist_cannot_move_protected_aliases(platform, tokens):
     ds = tokens["ds"]
     make_versions(platform, ds, "models-guarded", 2)
     for alias in ("champion", "previous-champion"):
-        r = mlflow_api(
-            platform,
-            "POST",
-            "registered-models/alias",
-            ds,
-            json={"name": "models-guarded", "alias": alias, "version": "1"},
-        )
+        r = set_alias(platform, ds, "models-guarded", alias, "1")
         assert r.status_code == 403, r.text
-    assert (
-        mlflow_api(
-            platform,
-            "POST",
-            "registered-models/alias",
-            ds,
-            json={"name": "models-guarded", "alias": "staging", "version": "1"},
-        ).status_code
-        == 200
-    )
-    r = mlflow_api(
-        platform,
+    assert set_alias(platform, ds, "models-guarded", "staging", "1").status_code == 200
+    r = platform.mlflow(
         "DELETE",
         "model-versions/delete",
         ds,
@@ -182,16 +166,8 @@ def test_data_scientist_cannot_move_protected_aliases(platform, tokens):
     refused = [e for e in entries if e["result"] == "refused"]
     assert refused[0]["resource"].startswith("models-guarded@")
     # an admin may
-    assert (
-        mlflow_api(
-            platform,
-            "POST",
-            "registered-models/alias",
-            tokens["admin"],
-            json={"name": "models-guarded", "alias": "champion", "version": "2"},
-        ).status_code
-        == 200
-    )
+    r = set_alias(platform, tokens["admin"], "models-guarded", "champion", "2")
+    assert r.status_code == 200, r.text
 
 
 def test_request_approve_rollback_end_to_end(platform, tokens):
@@ -270,15 +246,6 @@ def test_concurrent_approvals_one_wins(platform, tokens):
     assert aliases(platform, ds, "models-race")["champion"] == ("1" if winner == ids[0] else "2")
 
 
-def raw(port, method, path, token, body=None):
-    """Send ``path`` exactly as given (no client-side normalisation of ``..``)."""
-    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
-    headers = {"Authorization": f"token {token}"} if token else {}
-    conn.request(method, path, body=body, headers=headers)
-    response = conn.getresponse()
-    return response.status, response.read()
-
-
 @pytest.mark.parametrize(
     "method,path",
     [
@@ -291,20 +258,18 @@ def raw(port, method, path, token, body=None):
 def test_dotdot_artifact_paths_refused(platform, tokens, method, path):
     # Kernels call the service on loopback directly; the public proxy already folds
     # '..' segments (also percent-encoded ones), so they cannot leave the gateway.
-    for port in [platform.env["NBP_SERVICE_PORT"]]:
-        status, body = raw(
-            port,
-            method,
-            f"/services/platform/mlflow/{path}",
-            tokens["ds"],
-            body=b"x" if method == "PUT" else None,
-        )
-        assert status == 400, (port, body)
+    status, body = platform.raw(
+        method,
+        f"/services/platform/mlflow/{path}",
+        tokens["ds"],
+        body=b"x" if method == "PUT" else None,
+    )
+    assert status == 400, body
 
 
 def test_large_artifact_streams_both_ways(platform, tokens):
     data = os.urandom(24 * 1024 * 1024)
-    run = mlflow_api(platform, "POST", "runs/create", tokens["ds"], json={"experiment_id": "0"})
+    run = platform.mlflow("POST", "runs/create", tokens["ds"], json={"experiment_id": "0"})
     run_id = run.json()["run"]["info"]["run_id"]
     path = f"mlflow/api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts/blob.bin"
     up = platform.service(
@@ -323,10 +288,10 @@ def test_mlflow_address_never_handed_out(platform, tokens):
     socket_path = str(platform.home / "run" / "mlflow.sock")
     ds = tokens["ds"]
     responses = [
-        mlflow_api(platform, "GET", "registered-models/search", ds),
-        mlflow_api(platform, "GET", "experiments/search?max_results=10", ds),
-        mlflow_api(platform, "GET", "registered-models/get?name=does-not-exist", ds),
-        mlflow_api(platform, "POST", "experiments/create", tokens["viewer"], json={"name": "x"}),
+        platform.mlflow("GET", "registered-models/search", ds),
+        platform.mlflow("GET", "experiments/search?max_results=10", ds),
+        platform.mlflow("GET", "registered-models/get?name=does-not-exist", ds),
+        platform.mlflow("POST", "experiments/create", tokens["viewer"], json={"name": "x"}),
         platform.service("GET", "mlflow/", ds),
         platform.service("GET", "mlflow/static-files/", ds),
         platform.service("GET", "mlflow/api/2.0/mlflow-artifacts/artifacts/0/nothing", ds),
@@ -367,7 +332,7 @@ def test_refused_requests_with_unread_bodies_close_their_connection(platform, to
     body = json.dumps({"name": "x" * 4096})
     for _ in range(40):
         for token in (None, "not-a-token"):
-            r = mlflow_api(platform, "GET", "experiments/search", token, data=body)
+            r = platform.mlflow("GET", "experiments/search", token, data=body)
             assert r.status_code in (401, 403), r.status_code
             assert r.headers.get("Connection", "").lower() == "close"
             r = platform.service("GET", "api/health", tokens["viewer"])

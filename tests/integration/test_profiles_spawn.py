@@ -22,18 +22,14 @@ def test_each_cpu_profile_offers_exactly_its_kernels(platform):
 
 def test_gpu_profile_offers_gpu_kernel(platform):
     token = platform.create_user("gina")
-    platform.spawn("gina", "gpu")
-    try:
+    with platform.spawned("gina", "gpu"):
         specs = platform.server("gina", "GET", "api/kernelspecs", token).json()
         assert set(specs["kernelspecs"]) == {"nbplatform-gpu", "nbplatform-cpu"}
-    finally:
-        platform.stop_server("gina")
 
 
 def test_kernel_is_preloaded_with_the_platform(platform):
     token = platform.create_user("erin")
-    platform.spawn("erin", "cpu-small")
-    try:
+    with platform.spawned("erin", "cpu-small"):
         code = (
             "import json, os, sys\n"
             "keys = ['MLFLOW_TRACKING_URI', 'NBP_PLATFORM_URL', 'NBP_PROFILE', "
@@ -54,8 +50,6 @@ def test_kernel_is_preloaded_with_the_platform(platform):
         assert env["NBP_KERNEL"] == "nbplatform-cpu"
         assert facts == {"token": True, "nbp": "nbplatform", "heavy": []}
         assert me["name"] == "erin" and me["roles"] == ["data-scientist"]
-    finally:
-        platform.stop_server("erin")
 
 
 def test_profile_outside_groups_is_refused(platform):

@@ -9,47 +9,18 @@ from __future__ import annotations
 import time
 
 import pytest
+from jobs_helpers import add_job
 
-from nbplatform_hub.service.db import connect, database_url
 from nbplatform_jobs import runfiles, store
 from nbplatform_jobs.backends import DaskBackend, LocalBackend
-from nbplatform_jobs.db import upgrade
 from nbplatform_jobs.scheduler import Scheduler
 from nbplatform_jobs.settings import JobsSettings
 
 
-@pytest.fixture
-def engine(home, monkeypatch):
+@pytest.fixture(autouse=True)
+def no_hub(monkeypatch):
+    """No hub here: a run's token is not minted."""
     monkeypatch.setattr(runfiles, "mint_token", lambda *a, **k: "not-a-real-token")
-    engine = connect(database_url(home, env={}))
-    upgrade(engine, home)
-    yield engine
-    engine.dispose()
-
-
-def add_job(engine, **values):
-    row = {
-        "name": "j",
-        "owner": "alice",
-        "notebook": "t.ipynb",
-        "parameters": {},
-        "cron": None,
-        "timezone": "UTC",
-        "interval_seconds": None,
-        "profile": "cpu-small",
-        "timeout_seconds": 60,
-        "retries": 0,
-        "retry_backoff_seconds": 0.5,
-        "max_concurrent_runs": 1,
-        "active": True,
-        "webhook_url": None,
-        "email": None,
-        "tags": [],
-        "source": "api",
-        **values,
-    }
-    with engine.begin() as conn:
-        return store.insert_job(conn, row)
 
 
 def runs_of(engine, job):

@@ -5,43 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from jobs_helpers import job_row
 
 from nbplatform.errors import ConflictError, InvalidParameterError, NotFoundError
-from nbplatform_hub.service.db import connect, database_url
-from nbplatform_hub.service.db import upgrade as upgrade_platform
 from nbplatform_jobs import store
 from nbplatform_jobs.db import current_revision, upgrade
 
 
-@pytest.fixture
-def engine(tmp_path):
-    engine = connect(database_url(tmp_path, env={}))
-    upgrade_platform(engine)
-    upgrade(engine, tmp_path)
-    yield engine
-    engine.dispose()
-
-
 def job_values(name: str, owner: str = "alice") -> dict:
-    return {
-        "name": name,
-        "owner": owner,
-        "notebook": "t.ipynb",
-        "parameters": {"x": 1},
-        "cron": None,
-        "timezone": "UTC",
-        "interval_seconds": None,
-        "profile": "cpu-small",
-        "timeout_seconds": 60,
-        "retries": 0,
-        "retry_backoff_seconds": 1.0,
-        "max_concurrent_runs": 1,
-        "active": True,
-        "webhook_url": None,
-        "email": None,
-        "tags": [],
-        "source": "api",
-    }
+    return job_row(name=name, owner=owner, parameters={"x": 1})
 
 
 def test_own_revision_chain_next_to_the_platforms(engine, tmp_path):

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import textwrap
 
-from nbplatform_hub.service.db import connect, database_url
 from nbplatform_jobs import store
-from nbplatform_jobs.db import upgrade
 from nbplatform_jobs.settings import JobsSettings
 from nbplatform_jobs.yamlsync import sync_folder
 
 
-def test_sync_creates_updates_and_skips_bad_ones(home, caplog):
+def test_sync_creates_updates_and_skips_bad_ones(home, engine, caplog):
     folder = home / "definitions"
     folder.mkdir()
     (folder / "a.yaml").write_text(
@@ -29,8 +27,6 @@ def test_sync_creates_updates_and_skips_bad_ones(home, caplog):
         "jobs:\n  - {owner: alice, name: bad, notebook: t.ipynb, parameters: {x: 'no'}}\n"
         "  - {name: ownerless, notebook: t.ipynb}\n"
     )
-    engine = connect(database_url(home, env={}))
-    upgrade(engine, home)
     settings = JobsSettings(home=home, definitions_dir=folder)
     groups = {"alice": ["data-scientist"]}.get
     assert sync_folder(settings, engine, "", "", groups_of=groups) == 1
@@ -43,4 +39,3 @@ def test_sync_creates_updates_and_skips_bad_ones(home, caplog):
     assert [(j["name"], j["parameters"], j["source"], j["revision"]) for j in jobs] == [
         ("nightly", {"x": 5}, "yaml:a.yaml", 2)
     ]
-    engine.dispose()

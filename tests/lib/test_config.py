@@ -41,3 +41,19 @@ def test_profile_gpus_and_mlflow_uri():
 def test_require_says_what_to_set(env, needle):
     with pytest.raises(ConfigurationError, match=needle):
         config.load(env=env).require()
+
+
+def test_mlflow_environment_is_one_function_for_kernels_library_and_runs():
+    from nbplatform import kernel
+    from nbplatform.config import mlflow_environment
+
+    assert mlflow_environment("http://h/services/platform", "tok") == {
+        "MLFLOW_TRACKING_URI": "http://h/services/platform/mlflow/",
+        "MLFLOW_TRACKING_TOKEN": "tok",
+    }
+    assert mlflow_environment(None, None) == {}
+    env = {"NBP_PLATFORM_URL": "http://h/services/platform/", "NBP_TOKEN": "tok"}
+    kernel.configure_environment(env)
+    assert {k: env[k] for k in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN")} == (
+        mlflow_environment("http://h/services/platform/", "tok")
+    )

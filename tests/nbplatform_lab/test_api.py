@@ -14,7 +14,7 @@ from nbplatform.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
-from nbplatform_lab.errors import UpstreamError
+from nbplatform_lab.errors import PlatformRefusal, UpstreamError
 from nbplatform_lab.handlers.base import error_body, http_status_for
 from nbplatform_lab.handlers.me import server_info
 
@@ -99,6 +99,7 @@ def test_server_info_without_variables_is_empty():
         (UnavailableError("not configured"), 503),
         (NbplatformError("odd"), 500),
         (HTTPError(405), 405),
+        (PlatformRefusal("the service says 405", "METHOD_NOT_ALLOWED", 405), 405),
         (RuntimeError("bug"), 500),
     ],
 )

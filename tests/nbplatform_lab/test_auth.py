@@ -7,6 +7,7 @@ import warnings
 import pytest
 from jupyter_server.serverapp import ServerApp
 from jupyter_server.utils import JupyterServerAuthWarning
+from routes_support import handler_rules
 from tornado import web
 
 
@@ -41,20 +42,9 @@ def test_no_handler_allows_unauthenticated_access(serverapp):
     assert serverapp.auth_warnings == []
 
 
-def _handler_rules(router):
-    """Yield (url pattern, handler class) of every rule, descending into nested routers."""
-    for rule in router.rules:
-        if hasattr(rule.target, "rules"):
-            yield from _handler_rules(rule.target)
-        elif isinstance(rule.target, type) and issubclass(rule.target, web.RequestHandler):
-            regex = getattr(rule.matcher, "regex", None)
-            if regex is not None:
-                yield regex.pattern, rule.target
-
-
 def test_every_nbplatform_handler_verb_requires_authentication(serverapp):
     checked = []
-    for pattern, handler in _handler_rules(serverapp.web_app.default_router):
+    for pattern, handler in handler_rules(serverapp.web_app.default_router):
         if "/nbplatform/" not in pattern:
             continue
         for verb in handler.SUPPORTED_METHODS:

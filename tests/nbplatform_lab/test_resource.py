@@ -9,8 +9,7 @@ pytestmark = pytest.mark.integration
 
 def test_forwarded_answers_match_the_platform(platform):
     token = platform.create_user("proxy-user")
-    platform.spawn("proxy-user", "cpu-small")
-    try:
+    with platform.spawned("proxy-user", "cpu-small"):
         for path in ("models", "promotions", "jobs", "runs/does-not-exist", "audit"):
             direct = platform.service("GET", f"api/{path}", token)
             forwarded = platform.server("proxy-user", "GET", f"nbplatform/api/{path}", token)
@@ -20,19 +19,14 @@ def test_forwarded_answers_match_the_platform(platform):
                 assert forwarded.json() == direct.json()
             else:
                 assert forwarded.json()["message"] == direct.json()["message"]
-    finally:
-        platform.stop_server("proxy-user")
 
 
 def test_only_listed_resources_and_verbs_are_forwarded(platform):
     token = platform.create_user("proxy-user2")
-    platform.spawn("proxy-user2", "cpu-small")
-    try:
+    with platform.spawned("proxy-user2", "cpu-small"):
         r = platform.server("proxy-user2", "GET", "nbplatform/api/me-and-more", token)
         assert r.status_code == 404
         r = platform.server("proxy-user2", "DELETE", "nbplatform/api/audit", token)
         assert r.status_code == 405
         r = platform.server("proxy-user2", "GET", "nbplatform/api/jobs", None)
         assert r.status_code in (302, 403)
-    finally:
-        platform.stop_server("proxy-user2")

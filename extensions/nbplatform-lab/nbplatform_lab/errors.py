@@ -14,3 +14,17 @@ class UpstreamError(NbplatformError):
 
     error_code = "UPSTREAM_UNAVAILABLE"
     http_status = 502
+
+
+class PlatformRefusal(NbplatformError):
+    """The platform service refused the request with a 4xx no other error stands for.
+
+    A 405, 413, 414 or 431, say: answered with the service's own status and
+    message, since the request was wrong, not the service (never a 502).
+    """
+
+    error_code = "INVALID_REQUEST"
+
+    def __init__(self, message: str, error_code: str | None, status: int) -> None:
+        super().__init__(message, error_code)
+        self.http_status = status

@@ -22,7 +22,7 @@ from nbplatform.errors import (
     UnavailableError,
 )
 
-from .errors import UpstreamError
+from .errors import PlatformRefusal, UpstreamError
 
 #: How the platform's error statuses are told to the browser. 401 and 403 both
 #: become "not allowed": the browser is signed in to this server; it is the
@@ -97,6 +97,8 @@ class PlatformServiceClient:
             connect_timeout=self.timeout,
             request_timeout=self.timeout,
             follow_redirects=False,
+            # a DELETE may carry a body (tornado refuses one unless told)
+            allow_nonstandard_methods=method == "DELETE" and body is not None,
         )
         try:
             response = await AsyncHTTPClient().fetch(request, raise_error=False)
@@ -152,6 +154,12 @@ def _error_from(response: HTTPResponse, platform_url: str) -> NbplatformError:
         return error(
             message or f"The platform service answered {response.code} {response.reason}.",
             code if response.code != 401 else None,
+        )
+    if 400 <= response.code < 500:
+        return PlatformRefusal(
+            message or f"The platform service answered {response.code} {response.reason}.",
+            code,
+            response.code,
         )
     return UpstreamError(
         f"The platform service at {platform_url} failed ({response.code} {response.reason})"

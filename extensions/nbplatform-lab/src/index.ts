@@ -6,8 +6,8 @@ import {
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 
-import { watchFailedRuns } from './notify';
-import { addScheduleCommand } from './schedule';
+import { watchFailedRuns } from './jobs/notify';
+import { addScheduleCommand } from './jobs/schedule';
 import { PlatformSidebar } from './sidebar';
 import platformIconSvg from '../style/icons/platform.svg';
 

@@ -3,12 +3,12 @@ import { ReactWidget } from '@jupyterlab/apputils';
 import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 
-import { errorMessage, IMe, requestAPI } from './api';
-import { PlatformContext } from './common';
-import { MeState, UserHeader } from './header';
-import { JobsSection } from './jobs';
-import { ModelsSection } from './models';
-import { DriftSection, FeaturesSection } from './sections';
+import { errorMessage, getMe } from './common/api';
+import { PlatformContext } from './common/common';
+import { MeState, UserHeader } from './common/header';
+import { DriftSection, FeaturesSection } from './common/sections';
+import { JobsSection } from './jobs/jobs';
+import { ModelsSection } from './models/models';
 
 /**
  * The id of the sidebar widget (used by the layout restorer and by tests).
@@ -25,7 +25,7 @@ function useMe(): [MeState, () => void] {
   React.useEffect(() => {
     let current = true;
     setState({ status: 'loading' });
-    requestAPI<IMe>('me')
+    getMe()
       .then(me => {
         if (current) {
           setState({ status: 'ready', me });

@@ -6,10 +6,9 @@ import asyncio
 import logging
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
@@ -19,12 +18,12 @@ from tornado.web import Application, authenticated
 
 from nbplatform.errors import UnavailableError
 
-from . import mlflow_transport
+from . import capabilities, mlflow_transport
 from .base import NotFoundHandler, PlatformHandler
-from .db import connect, database_url, upgrade
-from .handlers import resource_modules
+from .db import connect
 from .hubclient import HubClient
 from .mlflow_rest import MlflowRest
+from .settings import ServiceSettings
 
 log = logging.getLogger("nbplatform.service")
 
@@ -42,6 +41,10 @@ class ServiceContext:
     mlflow_url: str | None = None
     #: Aliases only platform-admins may move (``NBP_PROTECTED_ALIASES``).
     protected_aliases: tuple[str, ...] = ("champion",)
+    #: The service's settings (``None`` in tests that build a context by hand).
+    settings: ServiceSettings | None = None
+    #: What each capability's ``setup`` returned, by capability name.
+    state: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mlflow_base(self) -> str:
@@ -82,12 +85,17 @@ class IndexHandler(PlatformHandler):
         )
 
 
-def make_app(context: ServiceContext, prefix: str) -> Application:
+def make_app(
+    context: ServiceContext,
+    prefix: str,
+    installed: list[capabilities.Capability] | None = None,
+) -> Application:
     """Build the application with every resource's routes under ``prefix``.
 
     Args:
         context: Shared objects.
         prefix: The service prefix, e.g. ``/services/platform/``.
+        installed: The capabilities to mount (every installed one when omitted).
 
     Returns:
         The tornado application.
@@ -96,7 +104,7 @@ def make_app(context: ServiceContext, prefix: str) -> Application:
         (prefix, IndexHandler),
         (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
     ]
-    for module in resource_modules():
+    for module in capabilities.resource_modules(installed):
         routes += [(url_path_join(prefix, path), handler) for path, handler in module.routes]
     routes.append((url_path_join(prefix, r"(.*)"), NotFoundHandler))
     return Application(
@@ -112,35 +120,29 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s"
     )
-    home = Path(os.environ.get("NBP_HOME", "var")).resolve()
-    engine = connect(database_url(home))
-    upgrade(engine)
+    settings = ServiceSettings.from_env()
+    engine = connect(settings.database_url)
+    installed = capabilities.load_capabilities()
+    # Once, at start: the host's tables, then each capability's.
+    capabilities.migrate(engine, settings.home, installed)
     context = ServiceContext(
-        home=home,
+        home=settings.home,
         engine=engine,
-        hub=HubClient(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"]),
-        mlflow_socket=os.environ.get("NBP_MLFLOW_SOCKET") or None,
-        mlflow_url=os.environ.get("NBP_MLFLOW_URL") or None,
-        protected_aliases=tuple(
-            a.strip()
-            for a in os.environ.get("NBP_PROTECTED_ALIASES", "champion").split(",")
-            if a.strip()
-        ),
+        hub=HubClient(settings.hub_api_url, settings.hub_token),
+        mlflow_socket=settings.mlflow_socket,
+        mlflow_url=settings.mlflow_url,
+        protected_aliases=settings.protected_aliases,
+        settings=settings,
     )
-    for module in resource_modules():
-        # A resource with tables of its own migrates them here (e.g. the jobs).
-        if hasattr(module, "setup"):
-            module.setup(context)
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/platform/")
-    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8090"))
-    app = make_app(context, prefix)
+    capabilities.start(context, installed)
+    app = make_app(context, settings.prefix, installed)
 
     async def serve() -> None:
         # No xheaders: the client's address comes from the socket and the entry the
         # proxy appended to X-Forwarded-For (audit.client_ip), never from a header
         # the client set (X-Real-Ip).
-        server = app.listen(url.port or 80, url.hostname or "127.0.0.1")
-        log.info("platform service listening on %s%s", url.geturl().rstrip("/"), prefix)
+        server = app.listen(settings.port, settings.host)
+        log.info("platform service listening on %s", settings.url)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

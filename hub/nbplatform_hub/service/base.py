@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,6 +36,12 @@ MAX_BODY_BYTES = 1 << 20
 DRAIN_LIMIT = 32 << 20
 #: How deep arrays and objects may nest in a request body.
 MAX_JSON_DEPTH = 32
+#: The longest query argument or path parameter a handler is given (characters).
+MAX_ARGUMENT_LENGTH = 4096
+#: Characters tornado would silently turn into spaces in a query argument; refused.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+#: A lone surrogate: JSON can escape one (``\\ud800``), UTF-8 cannot encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: Methods that change state: they need an XSRF token when authenticated by cookie.
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -74,6 +81,84 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def text_problem(text: str) -> str | None:
+    r"""What makes ``text`` unfit to store or pass on, or ``None``.
+
+    A NUL character (no database text column or C string holds one) and a lone
+    surrogate (``\ud800`` escaped in JSON: not a character, and not encodable
+    as UTF-8) are refused wherever they appear.
+    """
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000)"
+    surrogate = _SURROGATE.search(text)
+    if surrogate:
+        return f"contains a lone surrogate (\\u{ord(surrogate.group()):04x}), which is not text"
+    return None
+
+
+def check_argument(name: str, value: bytes | str) -> str:
+    """A query argument or path parameter as text, if a resource may be given it.
+
+    Args:
+        name: The argument's name, for the message.
+        value: Percent-decoded: bytes (to be UTF-8) or text.
+
+    Returns:
+        The text.
+
+    Raises:
+        InvalidParameterError: Not UTF-8 (a lone surrogate's ``%ED%A0%80``
+            included), longer than :data:`MAX_ARGUMENT_LENGTH`, or holding a
+            control character (tornado would silently turn it into a space).
+    """
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidParameterError(
+                f"{name}: not UTF-8 (a lone surrogate?); send valid Unicode, percent-encoded."
+            ) from None
+    if len(value) > MAX_ARGUMENT_LENGTH:
+        raise InvalidParameterError(
+            f"{name}: longer than {MAX_ARGUMENT_LENGTH} characters; send less."
+        )
+    if _SURROGATE.search(value):  # bytes decoded with errors="surrogateescape"
+        raise InvalidParameterError(
+            f"{name}: not UTF-8 (a lone surrogate?); send valid Unicode, percent-encoded."
+        )
+    if _CONTROL.search(value):
+        raise InvalidParameterError(f"{name}: contains a control character (NUL...).")
+    return value
+
+
+def _check_text(value: Any) -> None:
+    """Refuse a NUL or a lone surrogate in any key or string of ``value``, naming where."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            items: Any = ()
+            problem = text_problem(node)
+            if problem:
+                raise BodyError(f"{where or 'body'}: {problem}; send valid Unicode text.")
+        elif isinstance(node, dict):
+            items = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            continue
+        for key, child in items:
+            name = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str):
+                problem = text_problem(key)
+                if problem:
+                    shown = repr(key[:40])
+                    raise BodyError(
+                        f"{where or 'body'}: the key {shown} {problem}; send valid Unicode text."
+                    )
+            stack.append((child, name))
+
+
 def parse_json(raw: bytes, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """Parse a request body as strict JSON: UTF-8, no duplicate keys, no ``NaN``, bounded.
 
@@ -89,8 +174,9 @@ def parse_json(raw: bytes, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX
         The value.
 
     Raises:
-        BodyError: Too large, not UTF-8, not JSON, a duplicate key, ``NaN``, or
-            nested too deeply.
+        BodyError: Too large, not UTF-8, not JSON, a duplicate key, ``NaN``,
+            nested too deeply, or a key or string holding a NUL or a lone
+            surrogate (the message names where, e.g. ``parameters.name``).
     """
     if len(raw) > max_bytes:
         raise BodyError(f"body: larger than {max_bytes} bytes; send less.")
@@ -111,6 +197,7 @@ def parse_json(raw: bytes, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX
         raise BodyError(f"body: not valid JSON{detail}.") from None
     if _depth(value) > max_depth:
         raise BodyError(f"body: nested more than {max_depth} levels deep.")
+    _check_text(value)
     return value
 
 
@@ -172,6 +259,18 @@ class PlatformHandler(HubOAuthenticated, RequestHandler):
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(error_body(error, status)))
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """Decode a query argument or path parameter; refuse what no resource takes.
+
+        Not UTF-8 (a lone surrogate's ``%ED%A0%80`` included), longer than
+        :data:`MAX_ARGUMENT_LENGTH`, or holding a control character (which tornado
+        would silently turn into a space): 400, naming the argument.
+
+        Raises:
+            InvalidParameterError: Naming the argument.
+        """
+        return check_argument(name or "path", value)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Log domain errors in one line; anything else with its traceback."""

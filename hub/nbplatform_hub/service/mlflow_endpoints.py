@@ -29,10 +29,42 @@ from urllib.parse import parse_qsl, urlencode
 
 from nbplatform.errors import InvalidParameterError
 
-from .base import MAX_JSON_DEPTH, parse_json
+from .base import MAX_JSON_DEPTH, check_argument, parse_json
 
 #: The largest JSON body of an API call (a log-batch of 1,000 metrics is ~100 KB).
 MAX_JSON_BODY = 8 * 1024 * 1024
+
+#: The longest string MLflow's database holds for a request field, by endpoint family
+#: (the first segment of the endpoint) and field name at any depth (``tags[].key`` is
+#: ``key``): the column sizes of MLflow's own SQLAlchemy models (a test compares
+#: them). SQLite stores a longer one whole; MySQL and PostgreSQL fail, and MLflow
+#: answers 500. The gateway refuses it first, naming the field.
+COLUMN_LIMITS: dict[str, dict[str, int]] = {
+    "experiments": {"name": 256, "new_name": 256, "experiment_name": 256, "key": 250},
+    "runs": {"run_name": 250, "user_id": 256, "key": 250, "value": 8000},
+    "logged-models": {"name": 500, "model_type": 500, "key": 255, "value": 8000},
+    "traces": {"key": 250, "value": 8000},
+    "registered-models": {
+        "name": 256,
+        "new_name": 256,
+        "description": 5000,
+        "key": 250,
+        "value": 5000,
+        "alias": 256,
+    },
+    "model-versions": {
+        "name": 256,
+        "description": 5000,
+        "key": 250,
+        "value": 100_000,  # a text column; MLflow itself takes at most this
+        "source": 500,
+        "run_link": 500,
+    },
+    "webhooks": {"name": 256, "description": 1000, "url": 500},
+}
+#: Ids (``run_id``, ``experiment_ids``...) and page tokens: MLflow's are far shorter
+#: (MLflow answers an over-long page token with a 500).
+MAX_ID = 256
 
 #: Path parameters as the protobuf options spell them: ``{model_id}``, ``<path:artifact_path>``.
 _PARAMETER = re.compile(r"\{(?P<name>[\w.]+)\}|<(?:(?P<converter>\w+):)?(?P<flask>\w+)>")
@@ -204,17 +236,44 @@ def parse(request: ApiRequest, query: str, body: bytes | None) -> ApiRequest:
         fields = {f.name for f in endpoint.request_class.DESCRIPTOR.fields}
         in_path = {k: v for k, v in request.path_params.items() if k in fields}
         data = _through_message(endpoint, {**data, **in_path})
+        check_lengths(endpoint, data)
     request.params = data
     return request
 
 
+def _limit(family: dict[str, int], name: str) -> int | None:
+    if name in family:
+        return family[name]
+    if name.endswith(("_id", "_ids", "_uuid")) or name == "page_token":
+        return MAX_ID
+    return None
+
+
+def check_lengths(endpoint: Endpoint, params: Any) -> None:
+    """Refuse a string longer than MLflow stores for its field (:data:`COLUMN_LIMITS`).
+
+    Raises:
+        InvalidParameterError: Naming the field (``tags.0.value``) and the limit.
+    """
+    family = COLUMN_LIMITS.get(endpoint.name.split("/", 1)[0], {})
+    stack: list[tuple[Any, str, str]] = [(params, "", "")]
+    while stack:
+        node, where, name = stack.pop()
+        if isinstance(node, str):
+            limit = _limit(family, name)
+            if limit is not None and len(node) > limit:
+                raise InvalidParameterError(
+                    f"{where}: longer than the {limit} characters MLflow stores "
+                    f"({len(node)}); send less."
+                )
+        elif isinstance(node, dict):
+            stack += [(v, f"{where}.{k}" if where else k, k) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(v, f"{where}.{i}", name) for i, v in enumerate(node)]
+
+
 def _query_dict(endpoint: Endpoint, query: str) -> dict[str, Any]:
-    try:
-        pairs = parse_qsl(
-            query, keep_blank_values=True, strict_parsing=bool(query), errors="strict"
-        )
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidParameterError("The query string is malformed.") from None
+    pairs = query_pairs(query)
     repeated = _repeated_fields(endpoint)
     data: dict[str, Any] = {}
     for key, value in pairs:
@@ -225,6 +284,31 @@ def _query_dict(endpoint: Endpoint, query: str) -> dict[str, Any]:
         else:
             data[key] = value
     return data
+
+
+def query_pairs(query: str, strict: bool = True) -> list[tuple[str, str]]:
+    """The decoded ``(name, value)`` pairs of a raw query string, each checked.
+
+    ``strict``: a field without ``=`` is malformed (else it is a blank value).
+
+    Raises:
+        InvalidParameterError: Malformed, or a name or value that is not UTF-8,
+            too long or holds a control character (:func:`.base.check_argument`),
+            naming the parameter.
+    """
+    try:
+        pairs = parse_qsl(
+            query,
+            keep_blank_values=True,
+            strict_parsing=strict and bool(query),
+            errors="surrogateescape",
+        )
+    except ValueError:
+        raise InvalidParameterError("The query string is malformed.") from None
+    return [
+        (check_argument("a query parameter's name", key), check_argument(key, value))
+        for key, value in pairs
+    ]
 
 
 def _repeated_fields(endpoint: Endpoint) -> set[str]:

@@ -29,6 +29,7 @@ from urllib.parse import unquote
 
 from nbplatform.errors import InvalidParameterError, PermissionDeniedError
 
+from ..roles import MODELS_APPROVE, MODELS_READ, MODELS_WRITE
 from .mlflow_endpoints import ApiRequest
 from .mlflow_ownership import (
     EDIT,
@@ -39,9 +40,7 @@ from .mlflow_ownership import (
     RUN,
 )
 
-READ = "custom:nbplatform:models:read"
-WRITE = "custom:nbplatform:models:write"
-APPROVE = "custom:nbplatform:models:approve"
+READ, WRITE, APPROVE = MODELS_READ, MODELS_WRITE, MODELS_APPROVE
 
 #: Tags only the platform writes (it sets ``mlflow.user`` and ``nbp.user`` itself).
 RESERVED_TAG = re.compile(r"^(?:mlflow\.user|nbp\..*)$")

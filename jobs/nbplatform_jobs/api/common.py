@@ -3,37 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from nbplatform.errors import InvalidParameterError, PermissionDeniedError
-from nbplatform_hub.service import audit
-from nbplatform_hub.service.audited import AuditedAPIHandler
+from nbplatform_hub import host
+from nbplatform_hub.host import AuditedAPIHandler, page_size, page_token
 
 from .. import store
-from ..db import upgrade
 from ..schema import job_runs
 from ..settings import JobsSettings
 
-READ = "custom:nbplatform:jobs:read"
-WRITE = "custom:nbplatform:jobs:write"
-ADMIN = "custom:nbplatform:jobs:admin"
+READ, WRITE, ADMIN = host.JOBS_READ, host.JOBS_WRITE, host.JOBS_ADMIN
 
 #: Ids are 16 hex digits (:func:`store.new_id`); routes take at most this many.
 MAX_ID_LENGTH = 32
 #: The farthest a page token may point (rows), well inside a 64-bit offset.
 MAX_OFFSET = 2**62
 
-_migrated: set[int] = set()
-
 
 def run_of_token(conn: Connection, token_id: str) -> Mapping[str, Any]:
     """The job and run a run's token was minted for (``{}`` for any other token).
 
-    Registered with :func:`nbplatform_hub.service.audit.register_token_origin`, so
+    Registered with :func:`nbplatform_hub.host.register_token_origin`, so
     an audit entry's ``job_id`` and ``run_id`` come from the token, not from
     headers a client sets.
     """
@@ -41,14 +35,6 @@ def run_of_token(conn: Connection, token_id: str) -> Mapping[str, Any]:
         sa.select(job_runs.c.id, job_runs.c.job_id).where(job_runs.c.token_id == token_id)
     ).first()
     return {"job_id": row.job_id, "run_id": row.id} if row else {}
-
-
-def setup(context: Any) -> None:
-    """Migrate the jobs tables (once per engine) when the service starts."""
-    if id(context.engine) not in _migrated:
-        upgrade(context.engine, context.home)
-        _migrated.add(id(context.engine))
-    audit.register_token_origin(run_of_token)
 
 
 #: A job or run id in a route (16 hex digits today; longer ones match no route: 404).
@@ -69,15 +55,10 @@ class JobsAPIHandler(AuditedAPIHandler):
         """The path below ``api/``, e.g. ``jobs/12/runs``."""
         return self.request.path.split("/api/", 1)[-1]
 
-    async def prepare(self) -> None:
-        """Authenticate (see :class:`APIHandler`), then make sure the tables exist."""
-        await super().prepare()
-        setup(self.context)
-
     @property
     def jobs_settings(self) -> JobsSettings:
-        """The jobs settings of this service (runs are kept under ``NBP_HOME/jobs``)."""
-        return replace(JobsSettings.from_env(), home=self.context.home)
+        """The jobs settings of this service, read once at start (:mod:`..capability`)."""
+        return self.context.state["jobs"]
 
     def may_read_outputs(self, job: Mapping[str, Any]) -> bool:
         """Whether the caller may read the outputs and logs of ``job``'s runs.
@@ -124,13 +105,8 @@ class JobsAPIHandler(AuditedAPIHandler):
         Raises:
             InvalidParameterError: ``max_results`` out of range.
         """
-        raw = self.get_query_argument("max_results", "100")
-        if not (raw.isascii() and raw.strip().isdigit()) or len(raw) > 8:
-            raise InvalidParameterError(f"max_results: {raw[:40]!r} is not a number.")
-        max_results = int(raw)
-        if not 1 <= max_results <= 1000:
-            raise InvalidParameterError("max_results: must be between 1 and 1000.")
-        token = self.get_query_argument("page_token", None) or None
-        if token is not None and (len(token) > 256 or store.decode_page_token(token) > MAX_OFFSET):
+        max_results = page_size(self)
+        token = page_token(self)
+        if token is not None and store.decode_page_token(token) > MAX_OFFSET:
             raise InvalidParameterError("page_token: not a token from a previous page.")
         return max_results, token

@@ -10,9 +10,9 @@ from nbplatform.errors import ConflictError, PermissionDeniedError
 from .. import store
 from ..definitions import validate
 from ..models import JobCreate, JobUpdate
-from .common import ID_PATTERN, READ, WRITE, JobsAPIHandler, setup
+from .common import ID_PATTERN, READ, WRITE, JobsAPIHandler
 
-__all__ = ["routes", "setup"]
+__all__ = ["routes"]
 
 
 def job_models(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,9 +13,9 @@ from ..definitions import validate
 from ..models import JobUpdate, RunRequest
 from ..runlog import DEFAULT_PAGE, MAX_PAGE, read_page
 from ..schema import FINAL_STATUSES, RUN_STATUSES, job_runs
-from .common import ID_PATTERN, READ, JobsAPIHandler, setup
+from .common import ID_PATTERN, READ, JobsAPIHandler
 
-__all__ = ["routes", "setup"]
+__all__ = ["routes"]
 
 
 class RunsMixin(JobsAPIHandler):

@@ -5,31 +5,56 @@ from __future__ import annotations
 import json
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jobs_helpers import add_job, add_run
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from nbplatform_hub.service import audit
-from nbplatform_hub.service.base import MAX_BODY_BYTES, BodyError, parse_json_object
-from nbplatform_hub.service.db import connect, upgrade
+from nbplatform_hub.service.base import (
+    MAX_BODY_BYTES,
+    BodyError,
+    parse_json,
+    parse_json_object,
+)
+from nbplatform_hub.service.db import connect
 from nbplatform_hub.service.errors import error_body, scrub, status_for
 
+#: Text a body may hold: anything but NUL (lone surrogates are not text at all).
+TEXT = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)))
 JSON = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
     max_leaves=20,
 )
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.dictionaries(st.text(), JSON, max_size=6))
+@given(st.dictionaries(TEXT, JSON, max_size=6))
 def test_any_json_object_round_trips(value):
     assert parse_json_object(json.dumps(value).encode()) == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b'{"notebook": "t.ipynb\\u0000.ipynb"}', "notebook: contains a NUL"),
+        (b'{"tags": ["ok", "x\\ud800"]}', "tags.1: contains a lone surrogate (\\ud800)"),
+        (b'{"parameters": {"a": {"\\udc00": 1}}}', "parameters.a: the key '\\udc00'"),
+        (b'{"\\u0000": 1}', "body: the key '\\x00' contains a NUL"),
+        (b'"\\u0000"', "body: contains a NUL"),
+    ],
+)
+def test_nul_and_lone_surrogates_are_refused_naming_where(raw, says):
+    with pytest.raises(BodyError) as info:
+        parse_json(raw)
+    assert info.value.message.startswith(says), info.value.message
+    # a surrogate pair is one character, and fine
+    assert parse_json(b'{"a": "\\ud83d\\ude00"}') == {"a": "\U0001f600"}
 
 
 @pytest.mark.parametrize(
@@ -117,45 +142,23 @@ def test_job_and_run_headers_are_not_taken_and_claims_are_labelled():
 
 
 def test_job_and_run_of_an_entry_come_from_the_runs_token(tmp_path):
-    from nbplatform_jobs.api.common import setup
-    from nbplatform_jobs.schema import job_runs, jobs
+    from nbplatform_hub.service import capabilities
+    from nbplatform_jobs.capability import capability
 
     engine = connect(f"sqlite:///{tmp_path / 'platform.sqlite'}")
-    upgrade(engine)
+    # As the service does at start: migrate, then set the capability up.
+    capabilities.migrate(engine, tmp_path, [capability])
 
     class Context:
         home = tmp_path
+        state: dict = {}
 
     Context.engine = engine
-    setup(Context)
-    now = sa.func.now()
-    with engine.begin() as conn:
-        conn.execute(
-            jobs.insert().values(
-                id="j1",
-                name="n",
-                owner="ann",
-                notebook="t.ipynb",
-                parameters={},
-                profile="cpu-small",
-                timeout_seconds=60,
-                tags=[],
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        conn.execute(
-            job_runs.insert().values(
-                id="r1",
-                job_id="j1",
-                status="running",
-                trigger="manual",
-                parameters={},
-                created_at=now,
-                token_id="a42",
-            )
-        )
-    for token_id, expected in (("a42", ("j1", "r1")), ("a43", (None, None))):
+    capabilities.start(Context, [capability])
+    assert Context.state["jobs"].home == tmp_path
+    job = add_job(engine, name="n", owner="ann")
+    run = add_run(engine, job, status="running", token_id="a42")
+    for token_id, expected in (("a42", (job["id"], run["id"])), ("a43", (None, None))):
         audit.record(
             engine,
             audit.AuditEntry(

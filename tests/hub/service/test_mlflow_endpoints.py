@@ -9,6 +9,7 @@ fields the gateway's rules looked at.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from google.protobuf.json_format import ParseDict
@@ -90,7 +91,14 @@ def test_query_values_round_trip(value):
     from urllib.parse import parse_qsl, urlencode
 
     api = mlflow_endpoints.find("GET", "api/2.0/mlflow/registered-models/get")
-    mlflow_endpoints.parse(api, urlencode({"name": value}), None)
+    hostile = re.search("[\x00-\x08\x0e-\x1f\ud800-\udfff]", value)
+    try:
+        mlflow_endpoints.parse(api, urlencode({"name": value}, errors="surrogatepass"), None)
+    except InvalidParameterError as e:
+        # control characters and lone surrogates: refused, naming the parameter
+        assert hostile and e.message.startswith("name: "), (value, e.message)
+        return
+    assert not hostile, value
     query, body = mlflow_endpoints.canonical(api)
     assert body is None and dict(parse_qsl(query, keep_blank_values=True)) == {"name": value}
 
@@ -121,3 +129,110 @@ def test_strict_json():
             continue
         raise AssertionError(raw)
     assert mlflow_endpoints.loads(b'{"a": [1, {"b": "\\u00e9"}]}') == {"a": [1, {"b": "é"}]}
+
+
+#: Where MLflow stores each field the gateway bounds: ``(table, column)`` or a
+#: limit MLflow checks itself where the column is text.
+STORED = {
+    ("experiments", "name"): ("experiments", "name"),
+    ("experiments", "new_name"): ("experiments", "name"),
+    ("experiments", "experiment_name"): ("experiments", "name"),
+    ("experiments", "key"): ("experiment_tags", "key"),
+    ("runs", "run_name"): ("runs", "name"),
+    ("runs", "user_id"): ("runs", "user_id"),
+    ("runs", "key"): ("tags", "key"),
+    ("runs", "value"): ("tags", "value"),
+    ("logged-models", "name"): ("logged_models", "name"),
+    ("logged-models", "model_type"): ("logged_models", "model_type"),
+    ("logged-models", "key"): ("logged_model_tags", "tag_key"),
+    ("logged-models", "value"): "MAX_TAG_VAL_LENGTH",  # a text column
+    ("traces", "key"): ("trace_tags", "key"),
+    ("traces", "value"): ("trace_tags", "value"),
+    ("registered-models", "name"): ("registered_models", "name"),
+    ("registered-models", "new_name"): ("registered_models", "name"),
+    ("registered-models", "description"): ("registered_models", "description"),
+    ("registered-models", "key"): ("registered_model_tags", "key"),
+    ("registered-models", "value"): ("registered_model_tags", "value"),
+    ("registered-models", "alias"): ("registered_model_aliases", "alias"),
+    ("model-versions", "name"): ("model_versions", "name"),
+    ("model-versions", "description"): ("model_versions", "description"),
+    ("model-versions", "key"): ("model_version_tags", "key"),
+    ("model-versions", "value"): "MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH",
+    ("model-versions", "source"): ("model_versions", "source"),
+    ("model-versions", "run_link"): ("model_versions", "run_link"),
+    ("webhooks", "name"): ("webhooks", "name"),
+    ("webhooks", "description"): ("webhooks", "description"),
+    ("webhooks", "url"): ("webhooks", "url"),
+}
+
+
+def test_column_limits_are_what_mlflow_stores():
+    """Each bound is what MLflow's database (or MLflow's own check) holds, no more."""
+    import mlflow.store.model_registry.dbmodels.models  # noqa: F401 (registers the tables)
+    from mlflow.store.tracking.dbmodels.models import Base
+    from mlflow.utils import validation
+
+    tables = Base.metadata.tables
+    bounded = {(f, n) for f, names in mlflow_endpoints.COLUMN_LIMITS.items() for n in names}
+    assert bounded == set(STORED)
+    for (family, name), where in STORED.items():
+        limit = mlflow_endpoints.COLUMN_LIMITS[family][name]
+        if isinstance(where, str):
+            assert limit == getattr(validation, where), (family, name)
+        else:
+            column = tables[where[0]].c[where[1]]
+            assert limit == column.type.length, (family, name, column.type)
+
+
+def _parse(method: str, endpoint: str, body: dict[str, Any]) -> Any:
+    api = mlflow_endpoints.find(method, f"api/2.0/mlflow/{endpoint}")
+    assert api is not None
+    return mlflow_endpoints.parse(api, "", json.dumps(body).encode())
+
+
+def test_over_long_fields_are_refused_before_mlflow_naming_them():
+    cases = [
+        ("POST", "registered-models/create", {"name": "m" * 257}, "name"),
+        ("POST", "runs/create", {"experiment_id": "1", "run_name": "r" * 251}, "run_name"),
+        ("POST", "runs/set-tag", {"run_id": "a" * 32, "key": "k", "value": "v" * 8001}, "value"),
+        (
+            "POST",
+            "runs/create",
+            {"experiment_id": "1", "tags": [{"key": "k" * 251, "value": "v"}]},
+            "tags.0.key",
+        ),
+        ("POST", "runs/update", {"run_id": "a" * 257}, "run_id"),
+        ("POST", "logged-models/search", {"page_token": "t" * 257}, "page_token"),
+        (
+            "PATCH",
+            "model-versions/update",
+            {"name": "m", "version": "1", "description": "d" * 5001},
+            "description",
+        ),
+    ]
+    for method, endpoint, body, field in cases:
+        try:
+            _parse(method, endpoint, body)
+        except InvalidParameterError as e:
+            assert e.message.startswith(f"{field}: longer than"), (endpoint, e.message)
+        else:
+            raise AssertionError(f"{endpoint} took an over-long {field}")
+    # at the limit it goes through
+    _parse("POST", "registered-models/create", {"name": "m" * 256})
+    _parse("POST", "runs/set-tag", {"run_id": "a" * 32, "key": "k", "value": "v" * 8000})
+
+
+def test_query_arguments_are_checked_one_by_one():
+    for query, field in (
+        ("name=a%00b", "name"),
+        ("name=%ED%A0%80", "name"),
+        ("name=" + "a" * 5000, "name"),
+        ("%ff=1", "a query parameter's name"),
+    ):
+        try:
+            mlflow_endpoints.query_pairs(query)
+        except InvalidParameterError as e:
+            assert e.message.startswith(f"{field}: "), (query, e.message)
+        else:
+            raise AssertionError(query)
+    assert mlflow_endpoints.query_pairs("a=1&b=%C3%A9") == [("a", "1"), ("b", "é")]

@@ -6,19 +6,11 @@ import pytest
 
 from nbplatform.errors import InvalidParameterError
 from nbplatform_hub.service import mlflow_ownership as own
-from nbplatform_hub.service.db import connect, database_url, upgrade
 
 ALICE = own.Caller("alice", frozenset({"data-scientist"}))
 BOB = own.Caller("bob", frozenset({"data-scientist"}))
 CAROL = own.Caller("carol", frozenset({"viewer"}))
 ADMIN = own.Caller("root", admin=True)
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = connect(database_url(tmp_path, env={}))
-    upgrade(engine)
-    return engine
 
 
 def test_owners_manage_others_read_admins_manage(engine):

@@ -21,7 +21,7 @@ from nbplatform.errors import (
     UnavailableError,
 )
 
-from ..errors import UpstreamError
+from ..errors import PlatformRefusal, UpstreamError
 from ..platform_client import PlatformServiceClient
 
 #: The settings key under which the extension keeps its platform client.
@@ -66,6 +66,8 @@ def http_status_for(error: BaseException) -> int:
     """
     if isinstance(error, HTTPError):
         return error.status_code
+    if isinstance(error, PlatformRefusal):
+        return error.http_status
     for error_type, status in _STATUS_BY_ERROR:
         if isinstance(error, error_type):
             return status

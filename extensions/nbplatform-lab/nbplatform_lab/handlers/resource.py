@@ -147,6 +147,12 @@ class ResourceHandler(PlatformAPIHandler):
         if method not in self.verbs:
             raise tornado.web.HTTPError(405)
         target, body = self._target(rest), self._body()
+        if method == "GET" and body is not None:
+            if body:
+                raise InvalidParameterError(
+                    "body: a GET request carries no body; send its arguments in the query."
+                )
+            body = None  # "{}": nothing to forward
         answer = await self.platform().request(method, target, body)
         if answer is None:
             self.set_status(204)

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from nbplatform.errors import InvalidParameterError
 
+from ...roles import AUDIT_READ
 from .. import audit
-from ..base import APIHandler, JSONAPIHandler
-
-AUDIT_READ = "custom:nbplatform:audit:read"
+from ..base import JSONAPIHandler
+from ..paging import page_size
 
 
 def _time(value: str | None, name: str) -> datetime | None:
@@ -21,20 +21,6 @@ def _time(value: str | None, name: str) -> datetime | None:
         raise InvalidParameterError(
             f"{name}={value[:40]!r} is not an ISO 8601 time like 2026-11-22T10:00:00Z."
         ) from None
-
-
-def page_size(handler: APIHandler, default: int = 100) -> int:
-    """Return the ``max_results`` query argument as a number.
-
-    Raises:
-        InvalidParameterError: It is not a whole number.
-    """
-    raw = handler.get_query_argument("max_results", str(default))
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
-        raise InvalidParameterError(
-            f"max_results={raw[:40]!r} is not a whole number between 1 and 1000."
-        )
-    return int(raw)
 
 
 class AuditHandler(JSONAPIHandler):

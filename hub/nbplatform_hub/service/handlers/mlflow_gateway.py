@@ -311,11 +311,7 @@ class MlflowGatewayHandler(APIHandler):
         return source
 
     def _canonical_query(self) -> str:
-        try:
-            pairs = parse_qsl(self.request.query, keep_blank_values=True, errors="strict")
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidParameterError("The query string is malformed.") from None
-        return urlencode(pairs)
+        return urlencode(mlflow_endpoints.query_pairs(self.request.query, strict=False))
 
     # The checks ------------------------------------------------------------------
     async def _decide(self, decision: Decision) -> None:

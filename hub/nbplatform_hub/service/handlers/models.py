@@ -13,7 +13,7 @@ from .. import promotions
 from ..audited import AuditedAPIHandler
 from ..mlflow_ownership import REGISTERED_MODEL
 from ..mlflow_rules import APPROVE, READ
-from .audit import page_size
+from ..paging import page_size, page_token
 from .permissions import describe
 
 
@@ -36,11 +36,12 @@ class ModelsHandler(AuditedAPIHandler):
         ``filter`` takes MLflow's search syntax, e.g. ``name LIKE 'churn%'``.
         """
         self.require_scope(READ)
-        params: dict[str, Any] = {"max_results": page_size(self)}
-        for name in ("filter", "page_token", "order_by"):
+        params: dict[str, Any] = {"max_results": page_size(self), "page_token": page_token(self)}
+        for name in ("filter", "order_by"):
             value = self.get_query_argument(name, None)
             if value:
                 params[name] = value
+        params = {k: v for k, v in params.items() if v}
         answer = await self.context.mlflow.call("GET", "registered-models/search", params)
         self.write_json(
             {
@@ -77,7 +78,7 @@ class ModelHandler(AuditedAPIHandler):
             "max_results": page_size(self, 50),
             "order_by": "version_number DESC",
         }
-        token = self.get_query_argument("page_token", None)
+        token = page_token(self)
         if token:
             params["page_token"] = token
         versions = await mlflow.call("GET", "model-versions/search", params)

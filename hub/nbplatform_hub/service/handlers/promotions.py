@@ -9,7 +9,7 @@ from nbplatform.errors import NotFoundError
 from .. import promotions
 from ..audited import AuditedAPIHandler
 from ..mlflow_rules import APPROVE, READ, WRITE
-from .audit import page_size
+from ..paging import page_size
 
 
 class PromotionRequest(BaseModel):

@@ -1,4 +1,4 @@
-import { INotebookJSON, ParameterValue } from './jobsApi';
+import type { INotebookJSON, ParameterValue } from './jobsApi';
 
 /**
  * A parameter found in a notebook's `parameters` cell.
@@ -24,7 +24,8 @@ function cellSource(source: unknown): string {
  *
  * Annotated names (`epochs: int = 3`) and trailing comments are understood;
  * anything else (expressions spanning lines, calls) is left out, as the API
- * checks the parameters again.
+ * checks the parameters again. A name assigned twice has its last value (as
+ * when the cell runs), in the place of its first.
  */
 export function findParameters(notebook: INotebookJSON): INotebookParameter[] {
   const cell = notebook.cells.find(c => {
@@ -35,7 +36,7 @@ export function findParameters(notebook: INotebookJSON): INotebookParameter[] {
     return [];
   }
   const source = cellSource((cell as { source?: unknown }).source);
-  const found: INotebookParameter[] = [];
+  const found = new Map<string, INotebookParameter>();
   for (const line of source.split('\n')) {
     const match =
       /^([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*[^=]+)?=\s*(.+?)\s*$/.exec(line);
@@ -44,10 +45,10 @@ export function findParameters(notebook: INotebookJSON): INotebookParameter[] {
     }
     const literal = stripComment(match[2]);
     if (literal && parseLiteral(literal) !== undefined) {
-      found.push({ name: match[1], literal });
+      found.set(match[1], { name: match[1], literal });
     }
   }
-  return found;
+  return [...found.values()];
 }
 
 /**
@@ -73,8 +74,9 @@ function stripComment(text: string): string {
 }
 
 /**
- * The JSON value of a simple Python literal: numbers, strings, `True`,
- * `False`, `None`, and lists or dicts of those.
+ * The JSON value of a simple Python literal: numbers, strings (single or
+ * double quotes, with the escapes JSON knows and `\'`), `True`, `False`,
+ * `None`, and lists or dicts of those (trailing commas allowed).
  *
  * @returns The value, or `undefined` when `text` is not such a literal.
  */
@@ -92,31 +94,33 @@ export function parseLiteral(text: string): ParameterValue | undefined {
   if (/^[-+]?(\d[\d_]*\.?\d*([eE][-+]?\d+)?|\.\d+)$/.test(trimmed)) {
     return Number(trimmed.replace(/_/g, ''));
   }
-  const single = /^'((?:[^'\\]|\\.)*)'$/.exec(trimmed);
-  if (single) {
-    return single[1].replace(/\\'/g, "'").replace(/\\\\/g, '\\');
+  const json = /^[[{"']/.test(trimmed) ? pythonToJSON(trimmed) : undefined;
+  if (json === undefined) {
+    return undefined;
   }
-  if (/^[[{"]/.test(trimmed)) {
-    try {
-      return JSON.parse(pythonToJSON(trimmed)) as ParameterValue;
-    } catch {
-      return undefined;
-    }
+  try {
+    return JSON.parse(json) as ParameterValue;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 /**
- * Python's `True`/`False`/`None` and single quotes, outside strings, as JSON.
+ * Python's `True`/`False`/`None`, single-quoted strings (and `\'` in any
+ * string) and trailing commas as JSON; undefined for an unterminated string.
  */
-function pythonToJSON(text: string): string {
+function pythonToJSON(text: string): string | undefined {
   let out = '';
   let quote: string | null = null;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quote) {
       if (c === '\\') {
-        out += c + text[i + 1];
+        const escaped = text[i + 1];
+        if (escaped === undefined) {
+          return undefined;
+        }
+        out += escaped === "'" ? "'" : c + escaped;
         i++;
       } else if (c === quote) {
         out += '"';
@@ -129,6 +133,12 @@ function pythonToJSON(text: string): string {
     } else if (c === '"' || c === "'") {
       quote = c;
       out += '"';
+    } else if (
+      c === ',' &&
+      /^\s*[\]}]/.test(text.slice(i + 1)) &&
+      !/[[{,]\s*$/.test(out)
+    ) {
+      // a trailing comma after a value, which Python allows and JSON does not
     } else {
       const rest = text.slice(i);
       const word = /^(True|False|None)\b/.exec(rest);
@@ -140,7 +150,7 @@ function pythonToJSON(text: string): string {
       }
     }
   }
-  return out.replace(/,\s*([\]}])/g, '$1');
+  return quote === null ? out : undefined;
 }
 
 /**
@@ -162,8 +172,11 @@ export function toLiteral(value: ParameterValue): string {
   if (typeof value === 'string') {
     return JSON.stringify(value);
   }
-  return JSON.stringify(value)
-    .replace(/\btrue\b/g, 'True')
-    .replace(/\bfalse\b/g, 'False')
-    .replace(/\bnull\b/g, 'None');
+  if (Array.isArray(value)) {
+    return `[${value.map(toLiteral).join(', ')}]`;
+  }
+  const entries = Object.entries(value).map(
+    ([key, item]) => `${JSON.stringify(key)}: ${toLiteral(item)}`
+  );
+  return `{${entries.join(', ')}}`;
 }

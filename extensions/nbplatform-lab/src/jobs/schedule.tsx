@@ -5,7 +5,7 @@ import { Contents } from '@jupyterlab/services';
 import { historyIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage, IMe, requestAPI } from './api';
+import { errorMessage, getMe } from '../common/api';
 import {
   createJob,
   IJob,
@@ -339,7 +339,7 @@ export async function scheduleNotebook(
 ): Promise<IJob | null> {
   const [model, me] = await Promise.all([
     app.serviceManager.contents.get(path, { content: true, type: 'notebook' }),
-    requestAPI<IMe>('me').catch(() => null)
+    getMe().catch(() => null)
   ]);
   const found = findParameters(model.content as INotebookJSON);
   const profiles = me?.server.profile ? [me.server.profile] : [];

@@ -24,15 +24,30 @@ export function Section(props: {
 }
 
 /**
+ * A section of a capability still to come.
+ */
+function PlaceholderSection(props: {
+  id: string;
+  title: string;
+  text: string;
+}): JSX.Element {
+  return (
+    <Section id={props.id} title={props.title}>
+      <p className="nbp-Placeholder">{props.text}</p>
+    </Section>
+  );
+}
+
+/**
  * Feature views: schema and freshness.
  */
 export function FeaturesSection(): JSX.Element {
   return (
-    <Section id="features" title="Features">
-      <p className="nbp-Placeholder">
-        Feature views and their freshness arrive with the features capability.
-      </p>
-    </Section>
+    <PlaceholderSection
+      id="features"
+      title="Features"
+      text="Feature views and their freshness arrive with the features capability."
+    />
   );
 }
 
@@ -41,10 +56,10 @@ export function FeaturesSection(): JSX.Element {
  */
 export function DriftSection(): JSX.Element {
   return (
-    <Section id="drift" title="Drift">
-      <p className="nbp-Placeholder">
-        Drift monitors and their history arrive with the drift capability.
-      </p>
-    </Section>
+    <PlaceholderSection
+      id="drift"
+      title="Drift"
+      text="Drift monitors and their history arrive with the drift capability."
+    />
   );
 }

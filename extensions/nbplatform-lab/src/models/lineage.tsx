@@ -2,8 +2,8 @@ import { Notification } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import * as React from 'react';
 
-import { errorMessage } from './api';
-import { SmallButton, usePlatform } from './common';
+import { errorMessage } from '../common/api';
+import { SmallButton, usePlatform } from '../common/common';
 
 /**
  * The MLflow UI through the hub's authenticated gateway, or null when this

@@ -31,25 +31,6 @@ export function usePlatform(): IPlatformContext {
 }
 
 /**
- * Call `callback` every `ms` milliseconds while `enabled`.
- */
-export function useInterval(
-  callback: () => void,
-  ms: number,
-  enabled: boolean
-): void {
-  const saved = React.useRef(callback);
-  saved.current = callback;
-  React.useEffect(() => {
-    if (!enabled) {
-      return;
-    }
-    const timer = window.setInterval(() => saved.current(), ms);
-    return () => window.clearInterval(timer);
-  }, [ms, enabled]);
-}
-
-/**
  * A date (ISO text or milliseconds since the epoch) in the user's locale.
  */
 export function formatTime(value: string | number | null | undefined): string {

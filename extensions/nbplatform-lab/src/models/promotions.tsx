@@ -1,26 +1,28 @@
 import { Notification } from '@jupyterlab/apputils';
 import * as React from 'react';
 
-import { errorMessage } from './api';
+import { errorMessage, may } from '../common/api';
 import {
   askComment,
   formatTime,
   SmallButton,
   StatusBadge,
   usePlatform
-} from './common';
-import { APPROVE_SCOPE, decidePromotion, IPromotion } from './modelsApi';
+} from '../common/common';
+import { CAN_APPROVE, decidePromotion, IPromotion } from './modelsApi';
 
 /**
- * Whether the signed-in user may approve promotions.
+ * Whether the signed-in user may approve promotions (as `api/me` says).
  */
 export function useCanApprove(): boolean {
-  const { me } = usePlatform();
-  return (
-    !!me &&
-    (me.scopes.includes(APPROVE_SCOPE) || me.roles.includes('platform-admin'))
-  );
+  return may(usePlatform().me, CAN_APPROVE);
 }
+
+/** The two decisions on a request, as the buttons show them. */
+const VERDICTS = [
+  { verdict: 'approve', label: 'Approve', kind: 'accept' },
+  { verdict: 'reject', label: 'Reject', kind: 'warn' }
+] as const;
 
 /**
  * Promotion requests of one model; admins approve or reject them here.
@@ -52,12 +54,15 @@ function PromotionItem(props: {
   const canApprove = useCanApprove();
   const [busy, setBusy] = React.useState(false);
 
-  const decide = async (verdict: 'approve' | 'reject'): Promise<void> => {
+  const decide = async (
+    verdict: 'approve' | 'reject',
+    label: string
+  ): Promise<void> => {
     const target = `${promotion.model} v${promotion.version} → ${promotion.alias}`;
     const comment = await askComment(
-      `${verdict === 'approve' ? 'Approve' : 'Reject'} ${target}`,
+      `${label} ${target}`,
       'Comment (optional, kept in the audit log):',
-      verdict === 'approve' ? 'Approve' : 'Reject'
+      label
     );
     if (comment === null) {
       return;
@@ -98,20 +103,16 @@ function PromotionItem(props: {
       )}
       {canApprove && promotion.state === 'pending' && (
         <div className="nbp-Actions">
-          <SmallButton
-            label="Approve"
-            kind="accept"
-            testId="nbp-approve"
-            disabled={busy}
-            onClick={() => void decide('approve')}
-          />
-          <SmallButton
-            label="Reject"
-            kind="warn"
-            testId="nbp-reject"
-            disabled={busy}
-            onClick={() => void decide('reject')}
-          />
+          {VERDICTS.map(({ verdict, label, kind }) => (
+            <SmallButton
+              key={verdict}
+              label={label}
+              kind={kind}
+              testId={`nbp-${verdict}`}
+              disabled={busy}
+              onClick={() => void decide(verdict, label)}
+            />
+          ))}
         </div>
       )}
     </li>

@@ -34,6 +34,14 @@ export interface IServerInfo {
 }
 
 /**
+ * What the caller may do: for every platform scope
+ * `custom:nbplatform:<area>:<action>` the service names, `<area>_<action>`
+ * (e.g. `models_approve`). The names come from the service; this extension
+ * never spells a scope or a role.
+ */
+export type Capabilities = Readonly<Record<string, boolean | undefined>>;
+
+/**
  * The signed-in user, as the platform service describes them.
  */
 export interface IMe {
@@ -42,7 +50,32 @@ export interface IMe {
   groups: string[];
   roles: string[];
   scopes: string[];
+  /** Whether the user's token holds each platform scope (see Capabilities). */
+  can: Capabilities;
+  /** The same keys as `can`: the platform roles that grant each. */
+  granted_by: Readonly<Record<string, string[] | undefined>>;
   server: IServerInfo;
+}
+
+/**
+ * The signed-in user (`GET nbplatform/api/me`).
+ */
+export function getMe(): Promise<IMe> {
+  return requestAPI<IMe>('me');
+}
+
+/**
+ * Whether `me` holds `capability` (false while the user is not known).
+ */
+export function may(me: IMe | null, capability: string): boolean {
+  return me?.can?.[capability] === true;
+}
+
+/**
+ * The platform roles that grant `capability` (none while the user is not known).
+ */
+export function rolesGranting(me: IMe | null, capability: string): string[] {
+  return me?.granted_by?.[capability] ?? [];
 }
 
 /**

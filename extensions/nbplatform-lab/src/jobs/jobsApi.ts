@@ -1,4 +1,4 @@
-import { query, requestAPI } from './api';
+import { IMe, may, PlatformAPIError, query, requestAPI } from '../common/api';
 
 export type RunStatus =
   'queued' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
@@ -129,15 +129,64 @@ export interface INotebookJSON {
   nbformat_minor?: number;
 }
 
+/** The capabilities (keys of `api/me`'s `can`) to manage one's own jobs, and everyone's. */
+export const CAN_WRITE_JOBS = 'jobs_write';
+export const CAN_ADMIN_JOBS = 'jobs_admin';
+
+/**
+ * Whether `me` may run, pause, resume and delete `job`: its owner with the
+ * jobs write capability, or a jobs admin (as the jobs API decides).
+ */
+export function mayManageJob(me: IMe | null, job: IJob): boolean {
+  return (
+    may(me, CAN_ADMIN_JOBS) ||
+    (may(me, CAN_WRITE_JOBS) && me?.name === job.owner)
+  );
+}
+
+/** How long after its next run time a job is watched for the run to start. */
+const DUE_WINDOW_MS = 120_000;
+
+/**
+ * Whether a job is still changing: its last run is queued or running, or its
+ * next run is due (the scheduler starts it any moment).
+ */
+export function isJobLive(job: IJob, now: number = Date.now()): boolean {
+  if (job.last_run && !FINAL_STATUSES.has(job.last_run.status)) {
+    return true;
+  }
+  const due = job.active && job.next_run_at ? Date.parse(job.next_run_at) : NaN;
+  return due <= now && now - due < DUE_WINDOW_MS;
+}
+
 export function listJobs(pageToken: string | null): Promise<IJobList> {
   return requestAPI<IJobList>(
     'jobs' + query({ max_results: 50, page_token: pageToken })
   );
 }
 
-export function listJobRuns(jobId: string, pageSize = 10): Promise<IRunList> {
+/**
+ * One job, or null when it is gone (deleted).
+ */
+export async function getJob(jobId: string): Promise<IJob | null> {
+  try {
+    return await requestAPI<IJob>(`jobs/${encodeURIComponent(jobId)}`);
+  } catch (error) {
+    if (error instanceof PlatformAPIError && error.status === 404) {
+      return null;
+    }
+    throw error;
+  }
+}
+
+export function listJobRuns(
+  jobId: string,
+  pageToken: string | null = null,
+  pageSize = 10
+): Promise<IRunList> {
   return requestAPI<IRunList>(
-    `jobs/${encodeURIComponent(jobId)}/runs` + query({ max_results: pageSize })
+    `jobs/${encodeURIComponent(jobId)}/runs` +
+      query({ max_results: pageSize, page_token: pageToken })
   );
 }
 

@@ -1,4 +1,4 @@
-import { query, requestAPI } from './api';
+import { query, requestAPI } from '../common/api';
 
 /**
  * One `key`/`value` tag, as MLflow's REST API sends tags.
@@ -69,10 +69,30 @@ export interface IModelDetail {
   permissions?: IModelPermissions;
 }
 
-/** One line saying who may edit: the owner, grantees, and platform-admins. */
-export function editorsLine(permissions: IModelPermissions): string {
+/**
+ * The capability (a key of `api/me`'s `can`) to approve promotions, move
+ * protected aliases and edit every model.
+ */
+export const CAN_APPROVE = 'models_approve';
+
+/**
+ * One line saying who may edit: the owner, grantees, and the members of the
+ * roles that may edit every model (`api/me`'s `granted_by`).
+ *
+ * @param permissions - The model's permissions.
+ * @param everyModel - The roles that may edit every model, e.g. as
+ *   rolesGranting(me, CAN_APPROVE) gives them.
+ */
+export function editorsLine(
+  permissions: IModelPermissions,
+  everyModel: readonly string[]
+): string {
   const { users, groups } = permissions.may_edit;
-  const names = [...users, ...groups.map(g => `group ${g}`), 'platform-admins'];
+  const names = [
+    ...users,
+    ...groups.map(g => `group ${g}`),
+    ...everyModel.map(role => `${role}s`)
+  ];
   return names.join(', ');
 }
 
@@ -100,9 +120,6 @@ export interface IPromotionList {
   promotions: IPromotion[];
   next_page_token: string | null;
 }
-
-/** The scope that lets a platform admin approve promotions. */
-export const APPROVE_SCOPE = 'custom:nbplatform:models:approve';
 
 /** Lineage tags the platform puts on runs and model versions. */
 export const TAG_NOTEBOOK = 'nbp.notebook';
@@ -148,10 +165,12 @@ export function getModel(
 
 export function listPromotions(
   state: PromotionState | null,
-  model: string | null = null
+  model: string | null = null,
+  pageToken: string | null = null
 ): Promise<IPromotionList> {
   return requestAPI<IPromotionList>(
-    'promotions' + query({ state, model, max_results: 100 })
+    'promotions' +
+      query({ state, model, max_results: 100, page_token: pageToken })
   );
 }
 

@@ -1,6 +1,6 @@
 import { Notification } from '@jupyterlab/apputils';
 
-import { IMe, requestAPI } from './api';
+import { getMe } from '../common/api';
 import { FAILED_STATUSES, IRun, listMyRuns } from './jobsApi';
 
 /** How often the runs of the signed-in user are checked for failures. */
@@ -45,7 +45,7 @@ export function watchFailedRuns(onShow: (run: IRun) => void): () => void {
 
   const check = async (): Promise<void> => {
     if (owner === null) {
-      owner = (await requestAPI<IMe>('me')).name;
+      owner = (await getMe()).name;
     }
     const { runs } = await listMyRuns(owner);
     for (const run of runs) {

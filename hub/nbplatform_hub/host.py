@@ -1,0 +1,115 @@
+"""What a capability may use of the platform: the host's public interface.
+
+A capability (jobs; next features and drift) is a package that registers a
+:class:`Capability` in the entry-point group ``nbplatform.capabilities`` and
+imports the platform only from this module. Everything here is kept stable for
+capabilities; everything else in :mod:`nbplatform_hub` is the host's own.
+
+- **Plugging in**: :class:`Capability`, :func:`upgrade` (run an Alembic chain
+  under the host's migration lock), :class:`ServiceContext` (what handlers see
+  as ``self.context``; a capability's ``setup`` result is ``context.state[name]``).
+- **Handlers**: :class:`JSONAPIHandler` (hub authentication, ``require_scope``,
+  one strict JSON body reader ``read_json``/``read_body``, errors mapped to HTTP
+  status in one place), :class:`AuditedAPIHandler` (writes are audited, allowed
+  or refused), :func:`page_size` and :func:`page_token` (paging arguments).
+- **Audit**: :func:`register_token_origin` (which job or run a token belongs
+  to), :func:`record_audit` and :class:`AuditEntry`.
+- **Database**: :func:`connect`, :func:`database_url`.
+- **Scopes**: the names in :mod:`nbplatform_hub.roles` (``JOBS_READ`` ...).
+- **Accounts and profiles**: :func:`ensure_system_user`, :func:`prepare_workspace`,
+  :func:`read_as`, :func:`user_environment`, :class:`SystemUser` (isolation on
+  one machine); :func:`load_platform_profiles`, :func:`choose_profile`,
+  :class:`Profile`; :func:`discover_gpus`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .gpus import discover_gpus
+from .isolation import SystemUser, ensure_system_user, prepare_workspace, read_as, user_environment
+from .profiles import Profile, choose_profile, load_platform_profiles
+from .roles import (
+    AUDIT_READ,
+    DRIFT_READ,
+    DRIFT_WRITE,
+    FEATURES_READ,
+    FEATURES_WRITE,
+    JOBS_ADMIN,
+    JOBS_READ,
+    JOBS_WRITE,
+    MODELS_APPROVE,
+    MODELS_READ,
+    MODELS_WRITE,
+)
+from .service.capabilities import Capability, upgrade
+from .service.db import connect, database_url
+from .service.paging import page_size, page_token
+
+if TYPE_CHECKING:
+    from .service.app import ServiceContext
+    from .service.audit import AuditEntry, register_token_origin
+    from .service.audit import record as record_audit
+    from .service.audited import AuditedAPIHandler
+    from .service.base import JSONAPIHandler, parse_json, parse_json_object
+
+#: Loaded on first use (they import tornado and JupyterHub), so that a job's
+#: executor, which needs only accounts and profiles, stays light.
+_LAZY = {
+    "ServiceContext": ("service.app", "ServiceContext"),
+    "AuditEntry": ("service.audit", "AuditEntry"),
+    "register_token_origin": ("service.audit", "register_token_origin"),
+    "record_audit": ("service.audit", "record"),
+    "AuditedAPIHandler": ("service.audited", "AuditedAPIHandler"),
+    "JSONAPIHandler": ("service.base", "JSONAPIHandler"),
+    "parse_json": ("service.base", "parse_json"),
+    "parse_json_object": ("service.base", "parse_json_object"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "AUDIT_READ",
+    "DRIFT_READ",
+    "DRIFT_WRITE",
+    "FEATURES_READ",
+    "FEATURES_WRITE",
+    "JOBS_ADMIN",
+    "JOBS_READ",
+    "JOBS_WRITE",
+    "MODELS_APPROVE",
+    "MODELS_READ",
+    "MODELS_WRITE",
+    "AuditEntry",
+    "AuditedAPIHandler",
+    "Capability",
+    "JSONAPIHandler",
+    "Profile",
+    "ServiceContext",
+    "SystemUser",
+    "choose_profile",
+    "connect",
+    "database_url",
+    "discover_gpus",
+    "ensure_system_user",
+    "load_platform_profiles",
+    "page_size",
+    "page_token",
+    "parse_json",
+    "parse_json_object",
+    "prepare_workspace",
+    "read_as",
+    "record_audit",
+    "register_token_origin",
+    "upgrade",
+    "user_environment",
+]

@@ -1,0 +1,5 @@
+"""``python -m nbplatform.cli``: the ``nbplatform`` command."""
+
+from . import main
+
+main()
