@@ -174,6 +174,27 @@ def _token_origin(conn: Connection, token_id: str) -> dict[str, Any]:
     return found
 
 
+def request_entry(request: Any, user: Mapping[str, Any], status: int, **fields: Any) -> AuditEntry:
+    """The entry of a request ``user`` made: who, method, path, status, token and origin.
+
+    Args:
+        request: The tornado request.
+        user: The authenticated caller (``name``, ``kind``, ``token_id``).
+        status: The response's status.
+        **fields: ``action``, ``result`` and any other :class:`AuditEntry` field.
+    """
+    return AuditEntry(
+        user=user["name"],
+        kind=user.get("kind", "user"),
+        method=request.method or "",
+        path=request.path[:2048],
+        status=status,
+        token_id=user.get("token_id"),
+        origin=origin_from(request.headers, request.remote_ip),
+        **fields,
+    )
+
+
 def record(engine: Engine, entry: AuditEntry) -> None:
     """Append one entry to the audit log.
 

@@ -45,17 +45,13 @@ class AuditedAPIHandler(JSONAPIHandler):
         try:
             audit.record(
                 self.context.engine,
-                audit.AuditEntry(
-                    user=user["name"],
-                    kind=user.get("kind", "user"),
+                audit.request_entry(
+                    self.request,
+                    user,
+                    status,
                     action=self.audit_action or self.default_audit_action(),
-                    method=self.request.method or "",
-                    path=self.request.path,
                     resource=self.audit_resource or self.default_audit_resource(),
                     result="refused" if refused else "allowed",
-                    status=status,
-                    token_id=user.get("token_id"),
-                    origin=audit.origin_from(self.request.headers, self.request.remote_ip),
                     detail=detail,
                 ),
             )

@@ -581,18 +581,14 @@ class MlflowGatewayHandler(APIHandler):
         try:
             audit.record(
                 self.context.engine,
-                audit.AuditEntry(
-                    user=user["name"],
-                    kind=user.get("kind", "user"),
+                audit.request_entry(
+                    self.request,
+                    user,
+                    status,
                     action=f"mlflow:{decision.action}",
-                    method=self.request.method or "",
-                    path=self.request.path[:2048],
                     resource=(decision.resource or decision.action)[:1024],
                     scope=decision.scope,
                     result="refused" if refused else "allowed",
-                    status=status,
-                    token_id=user.get("token_id"),
-                    origin=audit.origin_from(self.request.headers, self.request.remote_ip),
                     detail=refused,
                 ),
             )
