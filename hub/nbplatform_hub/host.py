@@ -44,7 +44,7 @@ from .roles import (
     MODELS_WRITE,
 )
 from .service.capabilities import Capability, upgrade
-from .service.db import connect, database_url
+from .service.db import connect, current_revision, database_url
 from .service.paging import page_size, page_token
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ __all__ = [
     "SystemUser",
     "choose_profile",
     "connect",
+    "current_revision",
     "database_url",
     "discover_gpus",
     "ensure_system_user",

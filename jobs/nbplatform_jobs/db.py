@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
 from nbplatform_hub import host
@@ -35,6 +34,4 @@ def upgrade(engine: Engine, home: Path, revision: str = "head") -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """Return the jobs tables' revision, or ``None`` before the first migration."""
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        return context.get_current_revision()
+    return host.current_revision(engine, VERSION_TABLE)

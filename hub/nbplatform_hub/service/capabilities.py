@@ -135,12 +135,10 @@ def upgrade(engine: Engine, scripts: Path, home: Path, revision: str = "head") -
         revision: Target revision.
     """
     from alembic import command
-    from alembic.config import Config
 
-    config = Config()
-    config.set_main_option("script_location", str(scripts))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
-    config.attributes["engine"] = engine
+    from .db import alembic_config
+
+    config = alembic_config(engine, scripts)
     lock_path = home / "platform" / "migrate.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as lock:

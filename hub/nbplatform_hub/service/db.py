@@ -58,10 +58,10 @@ def connect(url: str) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine) -> Config:
-    """Return an Alembic config for the platform migrations bound to ``engine``."""
+def alembic_config(engine: Engine, scripts: Path = MIGRATIONS) -> Config:
+    """Return an Alembic config for a chain (the host's by default) bound to ``engine``."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(scripts))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     config.attributes["engine"] = engine
     return config
@@ -72,7 +72,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
-def current_revision(engine: Engine) -> str | None:
-    """Return the database's Alembic revision, or ``None`` before the first migration."""
+def current_revision(engine: Engine, version_table: str = "alembic_version") -> str | None:
+    """Return a chain's revision (the host's by default), or ``None`` before its first migration."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        context = MigrationContext.configure(connection, opts={"version_table": version_table})
+        return context.get_current_revision()
