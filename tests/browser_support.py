@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import sync_playwright
 
-from platform_harness import REPO
+from platform_harness import REPO, authorize, signup
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = REPO / "test-artifacts"
@@ -50,3 +51,55 @@ def login(page: Any, url: str, name: str, password: str) -> None:
     page.click("form [type=submit]")
     page.wait_for_load_state()
     assert "/hub/login" not in page.url, f"login of {name} was refused: {page.url}"
+
+
+def unique(prefix: str) -> str:
+    """``prefix`` and six random hex digits: a name no other test uses."""
+    return f"{prefix}{uuid.uuid4().hex[:6]}"
+
+
+def new_user(platform: Any, prefix: str, group: str) -> tuple[str, str, str]:
+    """Sign up, authorize and put a new user in ``group``; return name, password, token."""
+    name, password = unique(prefix), f"{prefix}-Long-passw0rd!"
+    signup(platform, name, password)
+    authorize(platform, name)
+    token = platform.create_user(name, group=group)
+    return name, password, token
+
+
+def open_lab(page: Any, platform: Any, name: str, password: str, path: str = "") -> None:
+    """Log in through the hub's form and open JupyterLab (at ``path``) with the sidebar."""
+    login(page, platform.url, name, password)
+    page.goto(f"{platform.url}/user/{name}/lab/{'tree/' + path if path else ''}")
+    page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+    sidebar = page.get_by_test_id("nbp-sidebar")
+    if not sidebar.is_visible():
+        page.click("li[data-id=nbplatform-sidebar]")
+    sidebar.wait_for(state="visible")
+    page.get_by_test_id("nbp-user").wait_for(state="visible")
+
+
+def screenshot(page: Any, name: str) -> None:
+    """A full-page screenshot of ``page`` as ``test-artifacts/<name>``."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / name
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
+
+
+@contextmanager
+def lab_session(
+    page: Any, platform: Any, *users: str, failure_shot: str | None = None
+) -> Iterator[None]:
+    """Around a test's steps in JupyterLab: on an error, a screenshot ``failure_shot``
+    (when given); at the end, leave JupyterLab and stop the servers of ``users``."""
+    try:
+        yield
+    except Exception:
+        if failure_shot:
+            screenshot(page, failure_shot)
+        raise
+    finally:
+        page.goto("about:blank")
+        for user in users:
+            platform.stop_server(user)

@@ -132,9 +132,12 @@ def platform_environment(settings: Settings) -> dict[str, str]:
 
 
 def update_services(c: Any, settings: Settings) -> None:
-    """The platform service, the idle culler and the MLflow server, managed by the hub."""
+    """The platform service, the idle culler, MLflow, the scheduler and capabilities' services."""
+    from .service.capabilities import capability_environment, hub_services
+
+    common = {**platform_environment(settings), **capability_environment(os.environ)}
     env = {
-        **platform_environment(settings),
+        **common,
         "NBP_MLFLOW_SOCKET": str(settings.mlflow_socket),
         "NBP_PROTECTED_ALIASES": ",".join(settings.protected_aliases),
     }
@@ -160,6 +163,8 @@ def update_services(c: Any, settings: Settings) -> None:
         },
         mlflow_service(settings),
         scheduler_service(settings),
+        # Capabilities' own processes (the features capability's Feast feature server).
+        *hub_services(settings.python, common),
     ]
 
 

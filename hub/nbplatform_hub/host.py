@@ -11,10 +11,12 @@ capabilities; everything else in :mod:`nbplatform_hub` is the host's own.
 - **Handlers**: :class:`JSONAPIHandler` (hub authentication, ``require_scope``,
   one strict JSON body reader ``read_json``/``read_body``, errors mapped to HTTP
   status in one place), :class:`AuditedAPIHandler` (writes are audited, allowed
-  or refused), :func:`page_size` and :func:`page_token` (paging arguments).
+  or refused), :func:`page_size` and :func:`page_token` (paging arguments),
+  :func:`socket_client` (tornado's HTTP client to a server on a Unix socket).
 - **Audit**: :func:`register_token_origin` (which job or run a token belongs
-  to), :func:`record_audit` and :class:`AuditEntry`.
-- **Database**: :func:`connect`, :func:`database_url`.
+  to) and :func:`token_origin` (ask it), :func:`record_audit` and :class:`AuditEntry`.
+- **Database**: :func:`connect`, :func:`database_url`, :func:`run_migrations`
+  (the body of a capability's Alembic ``env.py``).
 - **Scopes**: the names in :mod:`nbplatform_hub.roles` (``JOBS_READ`` ...).
 - **Accounts and profiles**: :func:`ensure_system_user`, :func:`prepare_workspace`,
   :func:`read_as`, :func:`user_environment`, :class:`SystemUser` (isolation on
@@ -34,6 +36,7 @@ from .roles import (
     AUDIT_READ,
     DRIFT_READ,
     DRIFT_WRITE,
+    FEATURES_ADMIN,
     FEATURES_READ,
     FEATURES_WRITE,
     JOBS_ADMIN,
@@ -44,15 +47,16 @@ from .roles import (
     MODELS_WRITE,
 )
 from .service.capabilities import Capability, upgrade
-from .service.db import connect, current_revision, database_url
+from .service.db import connect, current_revision, database_url, run_migrations
 from .service.paging import page_size, page_token
 
 if TYPE_CHECKING:
     from .service.app import ServiceContext
-    from .service.audit import AuditEntry, register_token_origin
+    from .service.audit import AuditEntry, register_token_origin, token_origin
     from .service.audit import record as record_audit
     from .service.audited import AuditedAPIHandler
     from .service.base import JSONAPIHandler, parse_json, parse_json_object
+    from .service.mlflow_transport import client as socket_client
 
 #: Loaded on first use (they import tornado and JupyterHub), so that a job's
 #: executor, which needs only accounts and profiles, stays light.
@@ -60,6 +64,8 @@ _LAZY = {
     "ServiceContext": ("service.app", "ServiceContext"),
     "AuditEntry": ("service.audit", "AuditEntry"),
     "register_token_origin": ("service.audit", "register_token_origin"),
+    "token_origin": ("service.audit", "token_origin"),
+    "socket_client": ("service.mlflow_transport", "client"),
     "record_audit": ("service.audit", "record"),
     "AuditedAPIHandler": ("service.audited", "AuditedAPIHandler"),
     "JSONAPIHandler": ("service.base", "JSONAPIHandler"),
@@ -81,6 +87,7 @@ __all__ = [
     "AUDIT_READ",
     "DRIFT_READ",
     "DRIFT_WRITE",
+    "FEATURES_ADMIN",
     "FEATURES_READ",
     "FEATURES_WRITE",
     "JOBS_ADMIN",
@@ -110,7 +117,10 @@ __all__ = [
     "prepare_workspace",
     "read_as",
     "record_audit",
+    "run_migrations",
     "register_token_origin",
+    "socket_client",
+    "token_origin",
     "upgrade",
     "user_environment",
 ]

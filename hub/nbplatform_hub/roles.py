@@ -21,6 +21,7 @@ MODELS_WRITE = f"{SCOPE_PREFIX}models:write"
 MODELS_APPROVE = f"{SCOPE_PREFIX}models:approve"
 FEATURES_READ = f"{SCOPE_PREFIX}features:read"
 FEATURES_WRITE = f"{SCOPE_PREFIX}features:write"
+FEATURES_ADMIN = f"{SCOPE_PREFIX}features:admin"
 DRIFT_READ = f"{SCOPE_PREFIX}drift:read"
 DRIFT_WRITE = f"{SCOPE_PREFIX}drift:write"
 JOBS_READ = f"{SCOPE_PREFIX}jobs:read"
@@ -36,7 +37,10 @@ CUSTOM_SCOPES: dict[str, dict[str, str]] = {
         "description": "Approve or reject promotions, move protected aliases, delete models."
     },
     FEATURES_READ: {"description": "Read feature views and features."},
-    FEATURES_WRITE: {"description": "Define and materialize features."},
+    FEATURES_WRITE: {"description": "Define, push and materialize features."},
+    FEATURES_ADMIN: {
+        "description": "Delete feature views and change every user's feature definitions."
+    },
     DRIFT_READ: {"description": "Read drift monitors and their results."},
     DRIFT_WRITE: {"description": "Define drift monitors and record drift."},
     JOBS_READ: {"description": "Read job definitions, runs and outputs."},
@@ -49,7 +53,7 @@ ALL_SCOPES: tuple[str, ...] = tuple(CUSTOM_SCOPES)
 
 _READ = [MODELS_READ, FEATURES_READ, DRIFT_READ, JOBS_READ]
 _WRITE = [MODELS_WRITE, FEATURES_WRITE, DRIFT_WRITE, JOBS_WRITE]
-_ADMIN = [MODELS_APPROVE, JOBS_ADMIN, AUDIT_READ]
+_ADMIN = [MODELS_APPROVE, FEATURES_ADMIN, JOBS_ADMIN, AUDIT_READ]
 
 #: Platform role name -> the custom scopes it grants (cumulative).
 ROLE_SCOPES: dict[str, list[str]] = {

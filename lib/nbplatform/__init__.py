@@ -17,10 +17,10 @@ from .errors import NbplatformError
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("client", "config", "errors", "jobs", "kernel", "registry", "lineage")
+_SUBMODULES = ("client", "config", "errors", "features", "jobs", "kernel", "registry", "lineage")
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import client, config, errors, jobs, kernel, lineage, registry  # noqa: F401
+    from . import client, config, errors, features, jobs, kernel, lineage, registry  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

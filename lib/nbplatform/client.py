@@ -7,6 +7,7 @@ preload) and on a laptop (``NBP_PLATFORM_URL`` plus a personal token from
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from . import config as _config
@@ -28,6 +29,19 @@ _BY_STATUS: dict[int, type[NbplatformError]] = {
     409: ConflictError,
     503: UnavailableError,
 }
+
+
+def error_of(response: Any) -> NbplatformError:
+    """The nbplatform error for an error answer of the platform (its JSON ``message``)."""
+    try:
+        body = response.json()
+        message = body.get("message") or body.get("detail") or response.reason
+        code = body.get("error_code")
+    except (ValueError, AttributeError):
+        message, code = f"{response.status_code} {response.reason}", None
+    if not isinstance(message, str):
+        message = json.dumps(message)
+    return _BY_STATUS.get(response.status_code, NbplatformError)(message, code)
 
 
 class PlatformClient:
@@ -56,8 +70,11 @@ class PlatformClient:
             self._session.headers["Authorization"] = f"token {self.config.token}"
         return self._session
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send a request to ``<platform_url><path>`` and return the decoded JSON.
+    def send(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request to ``<platform_url><path>``; return the ``requests.Response``.
+
+        For answers that are not JSON (Arrow streams, protobufs). A ``timeout``
+        keyword overrides the client's (``None``: wait as long as it takes).
 
         Raises:
             NbplatformError: The matching subclass for the service's error status,
@@ -65,20 +82,24 @@ class PlatformClient:
         """
         import requests
 
+        kwargs.setdefault("timeout", self.timeout)
         url = f"{self.config.platform_url}{path.lstrip('/')}"
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, url, **kwargs)
         except requests.ConnectionError as e:
             raise UnavailableError(f"The platform service at {url} is not reachable: {e}") from e
         if response.status_code >= 400:
-            try:
-                body = response.json()
-                message = body.get("message") or response.reason
-                code = body.get("error_code")
-            except ValueError:
-                message, code = f"{response.status_code} {response.reason}", None
-            error = _BY_STATUS.get(response.status_code, NbplatformError)
-            raise error(message, code)
+            raise error_of(response)
+        return response
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request to ``<platform_url><path>`` and return the decoded JSON.
+
+        Raises:
+            NbplatformError: The matching subclass for the service's error status,
+                with the service's message.
+        """
+        response = self.send(method, path, **kwargs)
         return response.json() if response.content else None
 
     def health(self) -> dict[str, Any]:

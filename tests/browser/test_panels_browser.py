@@ -12,13 +12,11 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from typing import Any
 
 import pytest
 
-from browser_support import ARTIFACTS, login, requires_chromium
-from platform_harness import authorize, signup
+from browser_support import lab_session, new_user, open_lab, requires_chromium, screenshot, unique
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -28,19 +26,6 @@ pytestmark = [
     pytest.mark.timeout(420),
     requires_chromium,
 ]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:6]}"
-
-
-def new_user(platform: Any, prefix: str, group: str) -> tuple[str, str, str]:
-    """Sign up, authorize and put a new user in ``group``; return name, password, token."""
-    name, password = unique(prefix), f"{prefix}-Long-passw0rd!"
-    signup(platform, name, password)
-    authorize(platform, name)
-    token = platform.create_user(name, group=group)
-    return name, password, token
 
 
 def notebook(cells: list[tuple[str, list[str]]]) -> dict[str, Any]:
@@ -75,25 +60,6 @@ def put_notebook(platform: Any, user: str, token: str, path: str, nb: dict[str, 
     assert r.status_code in (200, 201), r.text
 
 
-def open_lab(page: Any, platform: Any, name: str, password: str, path: str = "") -> None:
-    """Log in through the hub's form and open JupyterLab (at ``path``) with the sidebar."""
-    login(page, platform.url, name, password)
-    page.goto(f"{platform.url}/user/{name}/lab/{'tree/' + path if path else ''}")
-    page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
-    sidebar = page.get_by_test_id("nbp-sidebar")
-    if not sidebar.is_visible():
-        page.click("li[data-id=nbplatform-sidebar]")
-    sidebar.wait_for(state="visible")
-    page.get_by_test_id("nbp-user").wait_for(state="visible")
-
-
-def screenshot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / name
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 0
-
-
 def test_models_panel_shows_a_registered_model_and_an_admin_approves_it(platform, page):
     ds, _, ds_token = new_user(platform, "mona", "data-scientist")
     admin, admin_password, _ = new_user(platform, "ada", "platform-admin")
@@ -119,7 +85,7 @@ print(json.dumps({{"version": info.registered_model_version, "request": req["id"
     assert registered["version"] == "1"
 
     platform.spawn(admin, "cpu-small")
-    try:
+    with lab_session(page, platform, admin, ds):
         open_lab(page, platform, admin, admin_password)
         page.get_by_test_id("nbp-model-search").fill(model)
         item = page.locator(f"[data-testid=nbp-model][data-model='{model}']")
@@ -164,10 +130,6 @@ print(json.dumps({{"version": info.registered_model_version, "request": req["id"
         assert r.json()["decided_by"] == admin and r.json()["comment"] == "looks good"
         assert page.locator("[data-testid=nbp-sidebar] img").count() == 0
         assert page.dialogs == []
-    finally:
-        page.goto("about:blank")
-        platform.stop_server(admin)
-        platform.stop_server(ds)
 
 
 def test_schedule_a_notebook_from_its_toolbar_and_open_the_run_output(platform, page):
@@ -187,7 +149,7 @@ def test_schedule_a_notebook_from_its_toolbar_and_open_the_run_output(platform, 
             ]
         ),
     )
-    try:
+    with lab_session(page, platform, name, failure_shot="jobs-failure.png"):
         open_lab(page, platform, name, password, path)
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
         page.locator(
@@ -258,9 +220,3 @@ def test_schedule_a_notebook_from_its_toolbar_and_open_the_run_output(platform, 
         cells = saved["content"]["cells"]
         assert cells and all(c["metadata"].get("editable") is False for c in cells)
         assert page.dialogs == []
-    except Exception:
-        screenshot(page, "jobs-failure.png")
-        raise
-    finally:
-        page.goto("about:blank")
-        platform.stop_server(name)

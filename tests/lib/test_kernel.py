@@ -61,3 +61,18 @@ def test_submodules_load_on_first_use():
 
     assert nbplatform.config.load(env={}).platform_url is None
     assert "kernel" in dir(nbplatform)
+
+
+def test_configure_feast_writes_the_client_config_and_points_feast_at_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    secret = "s3cr3t-hub-token"
+    env = {"NBP_PLATFORM_URL": "http://h/services/platform/", "JUPYTERHUB_API_TOKEN": secret}
+    path = kernel.configure_feast(env)
+    assert path == str(tmp_path / ".nbplatform" / "feature_store.yaml")
+    assert env["FEAST_FS_YAML_FILE_PATH"] == path
+    text = (tmp_path / ".nbplatform" / "feature_store.yaml").read_text()
+    assert "http://h/services/platform/api/features/registry" in text
+    assert secret not in text  # the token is read from the environment, never written
+    mine = {**env, "FEAST_FS_YAML_FILE_PATH": "/my/feature_store.yaml"}
+    assert kernel.configure_feast(mine) == "/my/feature_store.yaml"
+    assert kernel.configure_feast({}) is None  # off the platform

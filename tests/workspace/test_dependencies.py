@@ -14,9 +14,16 @@ PYPROJECTS = [
     "lib/pyproject.toml",
     "hub/pyproject.toml",
     "jobs/pyproject.toml",
+    "features/pyproject.toml",
     "extensions/nbplatform-lab/pyproject.toml",
 ]
-OUR_PACKAGES = {"nbplatform", "nbplatform-hub", "nbplatform-jobs", "nbplatform-lab"}
+OUR_PACKAGES = {
+    "nbplatform",
+    "nbplatform-hub",
+    "nbplatform-jobs",
+    "nbplatform-features",
+    "nbplatform-lab",
+}
 
 
 def _name(requirement: str) -> str:
@@ -77,4 +84,4 @@ def test_environment_installs_our_packages_and_python_node():
     assert any(d.startswith("nodejs") for d in conda)
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     editable = {line.split(maxsplit=1)[1] for line in pip if line.startswith("-e")}
-    assert editable == {"./lib", "./hub", "./jobs", "./extensions/nbplatform-lab"}
+    assert editable == {"./lib", "./hub", "./jobs", "./features", "./extensions/nbplatform-lab"}

@@ -6,7 +6,8 @@ import * as React from 'react';
 import { errorMessage, getMe } from './common/api';
 import { PlatformContext } from './common/common';
 import { MeState, UserHeader } from './common/header';
-import { DriftSection, FeaturesSection } from './common/sections';
+import { DriftSection } from './common/sections';
+import { FeaturesSection } from './features/features';
 import { JobsSection } from './jobs/jobs';
 import { ModelsSection } from './models/models';
 
@@ -63,7 +64,7 @@ export function PlatformPanel(props: {
       <div className="nbp-Panel" data-testid="nbp-sidebar">
         <UserHeader state={me} onRefresh={refresh} />
         <ModelsSection key={`models-${generation}`} />
-        <FeaturesSection />
+        <FeaturesSection key={`features-${generation}`} />
         <DriftSection />
         <JobsSection key={`jobs-${generation}`} />
       </div>

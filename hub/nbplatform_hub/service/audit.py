@@ -163,6 +163,22 @@ def origin_from(headers: Mapping[str, str], remote_ip: str | None) -> dict[str, 
     return origin
 
 
+def token_origin(engine: Engine, token_id: str | None) -> dict[str, Any]:
+    """What the registered resolvers say ``token_id`` belongs to (``{"job_id", "run_id"}``).
+
+    Args:
+        engine: The platform database.
+        token_id: The caller's token id (``user["token_id"]``), or ``None``.
+
+    Returns:
+        The merged answers, ``{}`` for a token no capability minted.
+    """
+    if not token_id:
+        return {}
+    with engine.begin() as conn:
+        return _token_origin(conn, token_id)
+
+
 def _token_origin(conn: Connection, token_id: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for resolve in _TOKEN_ORIGINS:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import fcntl
 import importlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -62,6 +62,11 @@ class Capability:
             migrations; what it returns is kept as ``context.state[name]``.
         scopes: The platform scopes its resources check (documentation, and the
             check that each is a scope of :mod:`nbplatform_hub.roles`).
+        services: ``(python, environment) -> [service, ...]``: processes the hub
+            runs for it (``c.JupyterHub.services`` entries), given the platform's
+            interpreter and the environment every platform process gets.
+        env_prefixes: Prefixes of the environment variables its settings read
+            (``NBP_FEATURES_``); the hub passes them to the platform service.
     """
 
     name: str
@@ -69,6 +74,8 @@ class Capability:
     migrations: Path | None = None
     setup: Callable[[Any], Any] | None = None
     scopes: tuple[str, ...] = field(default_factory=tuple)
+    services: Callable[[str, Mapping[str, str]], list[dict[str, Any]]] | None = None
+    env_prefixes: tuple[str, ...] = field(default_factory=tuple)
 
     def modules(self) -> list[ModuleType]:
         """Import and return the capability's resource modules."""
@@ -157,6 +164,23 @@ def migrate(engine: Engine, home: Path, capabilities: Iterable[Capability]) -> N
     for capability in capabilities:
         if capability.migrations is not None:
             upgrade(engine, capability.migrations, home)
+
+
+def hub_services(python: str, environment: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The hub services every installed capability asks for (:attr:`Capability.services`)."""
+    services: list[dict[str, Any]] = []
+    for capability in load_capabilities():
+        if capability.services is not None:
+            services += capability.services(python, environment)
+    return services
+
+
+def capability_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables of ``environ`` that installed capabilities' settings read."""
+    prefixes = tuple(p for c in load_capabilities() for p in c.env_prefixes)
+    if not prefixes:
+        return {}
+    return {name: value for name, value in environ.items() if name.startswith(prefixes)}
 
 
 def start(context: Any, capabilities: Iterable[Capability]) -> None:

@@ -67,6 +67,29 @@ def alembic_config(engine: Engine, scripts: Path = MIGRATIONS) -> Config:
     return config
 
 
+def run_migrations(version_table: str = "alembic_version") -> None:
+    """The body of every Alembic ``env.py`` of the platform database (the host's and capabilities').
+
+    Migrates on the engine the caller handed Alembic (``config.attributes["engine"]``),
+    else on ``sqlalchemy.url``, in batch mode (SQLite), recording the chain's
+    revision in ``version_table``.
+
+    Args:
+        version_table: The chain's own version table (``alembic_version_jobs``...).
+    """
+    from alembic import context
+    from sqlalchemy import create_engine
+
+    config = context.config
+    engine = config.attributes.get("engine") or create_engine(
+        config.get_main_option("sqlalchemy.url")
+    )
+    with engine.connect() as connection:
+        context.configure(connection=connection, render_as_batch=True, version_table=version_table)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database to ``revision`` (``head`` by default)."""
     command.upgrade(alembic_config(engine), revision)

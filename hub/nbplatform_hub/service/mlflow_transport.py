@@ -26,14 +26,15 @@ MAX_BODY = 1 << 40
 class UnixSocketResolver(Resolver):
     """Resolve :data:`SOCKET_HOST` to a Unix socket; every other name as usual."""
 
-    def initialize(self, socket_path: str) -> None:  # type: ignore[override]  # noqa: D102
+    def initialize(self, socket_path: str, host: str = SOCKET_HOST) -> None:  # type: ignore[override]  # noqa: D102
         self.socket_path = socket_path
+        self.host = host
         self.fallback = DefaultLoopResolver()
 
     async def resolve(  # type: ignore[override]  # noqa: D102
         self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
     ) -> list[tuple[int, Any]]:
-        if host == SOCKET_HOST:
+        if host == self.host:
             return [(socket.AF_UNIX, self.socket_path)]
         return await self.fallback.resolve(host, port, family)
 
@@ -45,16 +46,22 @@ def base_url(socket_path: str | None, url: str | None) -> str:
     return f"http://{SOCKET_HOST}"
 
 
-_clients: dict[str | None, AsyncHTTPClient] = {}
+_clients: dict[tuple[str | None, str], AsyncHTTPClient] = {}
 
 
-def client(socket_path: str | None) -> AsyncHTTPClient:
-    """The HTTP client to MLflow (one per socket, created in the running event loop)."""
-    found = _clients.get(socket_path)
+def client(socket_path: str | None, host: str = SOCKET_HOST) -> AsyncHTTPClient:
+    """The HTTP client to a server on a Unix socket (one per socket, made in the running loop).
+
+    Args:
+        socket_path: The socket; ``None`` for an ordinary HTTP client.
+        host: The host name in URLs that stands for the socket (MLflow's by default;
+            the feature store's gateway uses its own).
+    """
+    found = _clients.get((socket_path, host))
     if found is None:
         kwargs: dict[str, Any] = {"max_clients": 64, "max_body_size": MAX_BODY}
         if socket_path:
-            kwargs["resolver"] = UnixSocketResolver(socket_path=socket_path)
+            kwargs["resolver"] = UnixSocketResolver(socket_path=socket_path, host=host)
         found = AsyncHTTPClient(force_instance=True, **kwargs)
-        _clients[socket_path] = found
+        _clients[(socket_path, host)] = found
     return found

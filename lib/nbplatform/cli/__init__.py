@@ -17,6 +17,7 @@ from importlib.metadata import EntryPoint, entry_points
 import click
 
 from .. import __version__
+from .features import features
 from .jobs import jobs
 
 #: The entry-point group other packages add commands to.
@@ -61,5 +62,6 @@ def main() -> None:
 
 
 main.add_command(jobs)
+main.add_command(features)
 
 __all__ = ["COMMANDS_GROUP", "PluginGroup", "main"]

@@ -82,19 +82,25 @@ def test_start_keeps_what_each_setup_returns():
     assert Context.state == {"one": "state", "two": None} and seen == [Context]
 
 
+CAPABILITIES = ("nbplatform_jobs", "nbplatform_features")
+
+
 def test_the_host_never_imports_a_capability():
     for path, names in imports_of(REPO / "hub" / "nbplatform_hub").items():
-        assert not any(n.startswith("nbplatform_jobs") for n in names), path
+        assert not any(n.startswith(CAPABILITIES) for n in names), path
 
 
-def test_capabilities_import_the_host_only_through_its_public_module():
-    for path, names in imports_of(REPO / "jobs" / "nbplatform_jobs").items():
+@pytest.mark.parametrize("package", ["jobs/nbplatform_jobs", "features/nbplatform_features"])
+def test_capabilities_import_the_host_only_through_its_public_module(package):
+    for path, names in imports_of(REPO / package).items():
         hub = {n for n in names if n.startswith("nbplatform_hub")}
         assert hub <= {"nbplatform_hub", "nbplatform_hub.host"} | {
             n for n in hub if n.startswith("nbplatform_hub.host.")
         }, (path, hub)
+        other = [c for c in CAPABILITIES if not package.endswith(c)]
+        assert not any(n.startswith(tuple(other)) for n in names), path
 
 
-def test_the_library_imports_neither():
+def test_the_library_imports_none_of_them():
     for path, names in imports_of(REPO / "lib" / "nbplatform").items():
-        assert not any(n.startswith(("nbplatform_hub", "nbplatform_jobs")) for n in names), path
+        assert not any(n.startswith(("nbplatform_hub", *CAPABILITIES)) for n in names), path

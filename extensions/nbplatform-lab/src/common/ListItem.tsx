@@ -10,9 +10,10 @@ export type DataAttributes = Record<`data-${string}`, string | number>;
  * One item of a panel's list that expands to its details.
  *
  * The head is a button (`<testId>-toggle`, `aria-expanded`) with a caret, the
- * name and `badges`; `children` show below it at all times; `detail` renders
- * into `.nbp-Detail` (`detailTestId`) only while expanded. Expanded or not is
- * the item's own state unless `expanded` is given.
+ * name (`nameTestId`, by default `<testId>-name`) and `badges`; `children`
+ * show below it at all times; `detail` renders into `.nbp-Detail`
+ * (`detailTestId`, by default `<testId>-detail`) only while expanded.
+ * Expanded or not is the item's own state unless `expanded` is given.
  */
 export function ListItem(props: {
   testId: string;
@@ -21,7 +22,7 @@ export function ListItem(props: {
   nameTestId?: string;
   badges?: React.ReactNode;
   children?: React.ReactNode;
-  detailTestId: string;
+  detailTestId?: string;
   detail: () => React.ReactNode;
   expanded?: boolean;
   onExpandedChange?: (expanded: boolean) => void;
@@ -42,14 +43,20 @@ export function ListItem(props: {
         onClick={toggle}
       >
         <span className="nbp-Caret">{open ? '▾' : '▸'}</span>
-        <span className="nbp-Item-name" data-testid={props.nameTestId}>
+        <span
+          className="nbp-Item-name"
+          data-testid={props.nameTestId ?? `${props.testId}-name`}
+        >
           {props.name}
         </span>
         {props.badges}
       </button>
       {props.children}
       {open && (
-        <div className="nbp-Detail" data-testid={props.detailTestId}>
+        <div
+          className="nbp-Detail"
+          data-testid={props.detailTestId ?? `${props.testId}-detail`}
+        >
           {props.detail()}
         </div>
       )}

@@ -39,19 +39,6 @@ function PlaceholderSection(props: {
 }
 
 /**
- * Feature views: schema and freshness.
- */
-export function FeaturesSection(): JSX.Element {
-  return (
-    <PlaceholderSection
-      id="features"
-      title="Features"
-      text="Feature views and their freshness arrive with the features capability."
-    />
-  );
-}
-
-/**
  * Drift monitors: status, per-feature drift, history.
  */
 export function DriftSection(): JSX.Element {

@@ -9,7 +9,8 @@ import {
 } from '../common/common';
 import { ListItem, PagedList } from '../common/ListItem';
 import { Section } from '../common/sections';
-import { IPage, usePagedResource } from '../common/usePagedResource';
+import { IPage } from '../common/usePagedResource';
+import { pageOf, usePanelResource } from '../common/usePanelResource';
 import { MlflowLink, NotebookLineage } from './lineage';
 import {
   CAN_APPROVE,
@@ -29,42 +30,27 @@ import {
 } from './modelsApi';
 import { PromotionList } from './promotions';
 
-/** How often the panel refreshes while it is on screen. */
-const REFRESH_MS = 15_000;
-
 /**
  * Registered models: search, pages, versions, aliases, lineage and promotions.
  */
 export function ModelsSection(): JSX.Element {
-  const { visible } = usePlatform();
   const [search, setSearch] = React.useState('');
   // Bumped by the user's reloads and decisions: open models refresh with the list.
   const [stamp, setStamp] = React.useState(0);
   const reload = React.useCallback(() => setStamp(s => s + 1), []);
 
-  const models = usePagedResource<IRegisteredModel>({
-    fetchPage: async token => {
-      const page = await searchModels(search, token);
-      return {
-        items: page.registered_models ?? [],
-        next: page.next_page_token ?? null
-      };
-    },
+  const models = usePanelResource<IRegisteredModel>({
+    fetchPage: async token =>
+      pageOf(await searchModels(search, token), 'registered_models'),
     keyOf: model => model.name,
     query: search,
     debounceMs: 250,
-    pollMs: REFRESH_MS,
-    active: visible,
     reloadOn: stamp
   });
-  const pending = usePagedResource<IPromotion>({
-    fetchPage: async token => {
-      const page = await listPromotions('pending', null, token);
-      return { items: page.promotions, next: page.next_page_token };
-    },
+  const pending = usePanelResource<IPromotion>({
+    fetchPage: async token =>
+      pageOf(await listPromotions('pending', null, token), 'promotions'),
     keyOf: promotion => String(promotion.id),
-    pollMs: REFRESH_MS,
-    active: visible,
     reloadOn: stamp
   });
 
@@ -138,7 +124,6 @@ function ModelItem(
       testId="nbp-model"
       data={{ 'data-model': model.name }}
       name={model.name}
-      nameTestId="nbp-model-name"
       badges={
         <>
           {latest && <span className="nbp-Muted"> v{latest}</span>}
@@ -152,7 +137,6 @@ function ModelItem(
           )}
         </>
       }
-      detailTestId="nbp-model-detail"
       detail={() => <ModelDetail name={model.name} {...shared} />}
     >
       {model.description && (
@@ -184,8 +168,7 @@ interface IVersionPage extends IPage<IModelVersion> {
 
 function ModelDetail(props: IModelContext & { name: string }): JSX.Element {
   const { name, pending, stamp, onChanged } = props;
-  const { visible } = usePlatform();
-  const versions = usePagedResource<IModelVersion, IVersionPage>({
+  const versions = usePanelResource<IModelVersion, IVersionPage>({
     fetchPage: async token => {
       const detail = await getModel(name, token);
       return {
@@ -196,8 +179,6 @@ function ModelDetail(props: IModelContext & { name: string }): JSX.Element {
     },
     keyOf: version => version.version,
     query: name,
-    pollMs: REFRESH_MS,
-    active: visible,
     reloadOn: stamp
   });
   const detail = versions.first?.detail ?? null;

@@ -1,0 +1,81 @@
+"""The feature store's state in the platform service: settings, repository, caches, threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .describe import SourceStatistics
+from .repo import FeatureRepo
+from .settings import PROJECT, FeaturesSettings
+
+
+@dataclass(frozen=True)
+class Served:
+    """What the online store serves: ``view:feature`` references and service names."""
+
+    features: frozenset[str]
+    services: frozenset[str]
+    read_at: float
+
+
+@dataclass
+class FeaturesState:
+    """What the features handlers share (``context.state["features"]``).
+
+    Attributes:
+        settings: Read once at start.
+        repo: The platform's Feast repository.
+        statistics: Cached statistics of the views' sources.
+        executor: Threads for Feast and DuckDB calls, which block.
+    """
+
+    settings: FeaturesSettings
+    repo: FeatureRepo
+    statistics: SourceStatistics = field(default_factory=SourceStatistics)
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="features")
+    )
+    _served: Served | None = None
+    _served_lock: threading.Lock = field(default_factory=threading.Lock)
+    _client: Any = None
+
+    def fresh_served(self) -> Served | None:
+        """:meth:`served` when it needs no registry read, else ``None``."""
+        served = self._served
+        if served is None or time.monotonic() - served.read_at > self.settings.registry_ttl_seconds:
+            return None
+        return served
+
+    def served(self) -> Served:
+        """The features the registry holds, re-read at most every registry TTL.
+
+        The gateway checks each lookup against it; the feature server re-reads
+        the registry as often, so both see a change within the same seconds.
+        """
+        served = self.fresh_served()
+        if served is None:
+            with self._served_lock:
+                registry = self.repo.store.registry
+                views = registry.list_feature_views(PROJECT)
+                services = registry.list_feature_services(PROJECT)
+                served = self._served = Served(
+                    features=frozenset(f"{v.name}:{f.name}" for v in views for f in v.features),
+                    services=frozenset(s.name for s in services),
+                    read_at=time.monotonic(),
+                )
+        return served
+
+    def feature_server(self) -> Any:
+        """An HTTP client to Feast's feature server on its Unix socket (kept-alive connections)."""
+        if self._client is None:
+            import httpx
+
+            transport = httpx.AsyncHTTPTransport(uds=str(self.settings.socket))
+            self._client = httpx.AsyncClient(
+                transport=transport, base_url="http://feast", timeout=60
+            )
+        return self._client
