@@ -44,6 +44,24 @@ def error_of(response: Any) -> NbplatformError:
     return _BY_STATUS.get(response.status_code, NbplatformError)(message, code)
 
 
+def send(session: Any, method: str, url: str, **kwargs: Any) -> Any:
+    """Send a request with a ``requests`` session; return the response or raise.
+
+    Raises:
+        UnavailableError: The platform is not reachable.
+        NbplatformError: The matching subclass for an error status (:func:`error_of`).
+    """
+    import requests
+
+    try:
+        response = session.request(method, url, **kwargs)
+    except requests.ConnectionError as e:
+        raise UnavailableError(f"The platform service at {url} is not reachable: {e}") from e
+    if response.status_code >= 400:
+        raise error_of(response)
+    return response
+
+
 class PlatformClient:
     """Call the platform service as the token's owner.
 
@@ -80,17 +98,9 @@ class PlatformClient:
             NbplatformError: The matching subclass for the service's error status,
                 with the service's message.
         """
-        import requests
-
         kwargs.setdefault("timeout", self.timeout)
         url = f"{self.config.platform_url}{path.lstrip('/')}"
-        try:
-            response = self.session.request(method, url, **kwargs)
-        except requests.ConnectionError as e:
-            raise UnavailableError(f"The platform service at {url} is not reachable: {e}") from e
-        if response.status_code >= 400:
-            raise error_of(response)
-        return response
+        return send(self.session, method, url, **kwargs)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request to ``<platform_url><path>`` and return the decoded JSON.

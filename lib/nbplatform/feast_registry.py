@@ -28,7 +28,7 @@ from feast.infra.registry.registry_store import RegistryStore
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
 from . import config as _config
-from .errors import InvalidParameterError, UnavailableError
+from .errors import InvalidParameterError, NbplatformError
 
 #: Feast's registry schema version, set on the empty registry of a new platform.
 REGISTRY_SCHEMA_VERSION = "1"
@@ -74,23 +74,17 @@ class PlatformRegistryStore(RegistryStore):
         """
         import requests
 
-        from .client import error_of
+        from .client import send
 
         if self._session is None:
             self._session = requests.Session()
         token = self._token()
         headers = {"Authorization": f"token {token}"} if token else {}
         try:
-            response = self._session.get(self._url, headers=headers, timeout=30)
-        except requests.ConnectionError as e:
-            raise UnavailableError(
-                f"The feature registry at {self._url} is not reachable: {e}"
-            ) from e
-        if response.status_code >= 400:
-            error = error_of(response)
-            raise type(error)(
-                f"Reading the feature registry at {self._url}: {error.message}", error.error_code
-            )
+            response = send(self._session, "GET", self._url, headers=headers, timeout=30)
+        except NbplatformError as e:
+            message = f"Reading the feature registry at {self._url}: {e.message}"
+            raise type(e)(message, e.error_code) from e
         proto = RegistryProto()
         if response.content:
             proto.ParseFromString(response.content)

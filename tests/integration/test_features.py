@@ -401,3 +401,44 @@ def test_materialization_runs_as_a_scheduled_job_and_links_its_run(platform, peo
     assert records[0]["incremental"] and records[0]["status"] == "succeeded"
     view = features.describe("driver_stats", client=client(platform, token))
     assert view["materialization"]["last_run"]["run_id"] == run_id
+
+
+def test_bad_input_to_training_frames_push_and_materialize_is_a_clear_4xx(platform, people, repo):
+    import io
+
+    import pyarrow as pa
+
+    ds = people["ds"]
+    path = "api/features/training-frames?features=driver_stats:trips"
+    as_json = platform.service("POST", path, ds, json={"driver_id": [1]})
+    assert as_json.status_code == 400 and "Arrow IPC stream" in as_json.json()["message"]
+    import requests
+
+    def post_arrow(url_path: str, body: bytes) -> requests.Response:
+        headers = {
+            "Authorization": f"token {ds}",
+            "Content-Type": "application/vnd.apache.arrow.stream",
+        }
+        url = f"{platform.url}/services/platform/{url_path}"
+        return requests.post(url, data=body, headers=headers, timeout=60)
+
+    garbage = post_arrow(path, b"not arrow")
+    assert garbage.status_code == 400 and "not an Arrow IPC stream" in garbage.json()["message"]
+    sink = io.BytesIO()
+    table = pa.table({"driver_id": [1]})
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    no_time = post_arrow(path, sink.getvalue())
+    assert no_time.status_code == 400 and "event_timestamp" in no_time.json()["message"]
+    both = post_arrow(path + "&feature_service=driver_model", sink.getvalue())
+    assert both.status_code == 400 and "not both" in both.json()["message"]
+    with pytest.raises(NotFoundError, match="no data source named 'nope'"):
+        features.push("nope", [{"driver_id": 1}], client=client(platform, ds))
+    with pytest.raises(InvalidParameterError, match="not a push source"):
+        features.push("driver_stats_source", [{"driver_id": 1}], client=client(platform, ds))
+    no_start = platform.service("POST", "api/features/materializations", ds, json={})
+    assert no_start.status_code == 400 and "needs a start" in no_start.json()["message"]
+    unknown = platform.service(
+        "POST", "api/features/materializations", ds, json={"views": ["nope"], "incremental": True}
+    )
+    assert unknown.status_code == 404, unknown.text
