@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LAB := extensions/nbplatform-lab
 STAMPS := .stamps
-PYPROJECTS := pyproject.toml lib/pyproject.toml hub/pyproject.toml jobs/pyproject.toml features/pyproject.toml $(LAB)/pyproject.toml
+PYPROJECTS := pyproject.toml lib/pyproject.toml hub/pyproject.toml jobs/pyproject.toml features/pyproject.toml drift/pyproject.toml $(LAB)/pyproject.toml
 LAB_SOURCES := $(LAB)/package.json $(LAB)/yarn.lock $(LAB)/tsconfig.json \
   $(shell find $(LAB)/src -name '*.ts' -o -name '*.tsx') \
   $(shell find $(LAB)/style $(LAB)/schema -type f)
@@ -57,7 +57,7 @@ $(STAMPS)/labjs: $(STAMPS)/venv $(LAB_SOURCES)
 	@touch $@
 
 $(STAMPS)/python: $(STAMPS)/venv $(STAMPS)/labjs $(PYPROJECTS)
-	$(BIN)/pip install --quiet -e 'lib[all]' -e hub -e jobs -e features -e $(LAB) -e '.[test]' && { test -x $(BIN)/nbplatform || $(BIN)/pip install --quiet --no-deps -e lib; }
+	$(BIN)/pip install --quiet -e 'lib[all]' -e hub -e jobs -e features -e drift -e $(LAB) -e '.[test]' && { test -x $(BIN)/nbplatform || $(BIN)/pip install --quiet --no-deps -e lib; }
 	@touch $@
 
 # The editable install copies the built extension into the venv's

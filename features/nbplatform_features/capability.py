@@ -55,6 +55,7 @@ capability = host.Capability(
     name="features",
     resources=(
         "nbplatform_features.api.views",
+        "nbplatform_features.api.windows",
         "nbplatform_features.api.services",
         "nbplatform_features.api.entities",
         "nbplatform_features.api.apply",

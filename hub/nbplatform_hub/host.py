@@ -13,6 +13,9 @@ capabilities; everything else in :mod:`nbplatform_hub` is the host's own.
   status in one place), :class:`AuditedAPIHandler` (writes are audited, allowed
   or refused), :func:`page_size` and :func:`page_token` (paging arguments),
   :func:`socket_client` (tornado's HTTP client to a server on a Unix socket).
+- **Notices**: :func:`deliver` (a signed webhook POST to a destination checked
+  against internal networks, :class:`Allow` being ``NBP_WEBHOOK_ALLOW``),
+  :func:`check_destination`, :func:`send_email` through :class:`Smtp` (``NBP_SMTP_*``).
 - **Audit**: :func:`register_token_origin` (which job or run a token belongs
   to) and :func:`token_origin` (ask it), :func:`record_audit` and :class:`AuditEntry`.
 - **Database**: :func:`connect`, :func:`database_url`, :func:`run_migrations`
@@ -34,6 +37,7 @@ from .isolation import SystemUser, ensure_system_user, prepare_workspace, read_a
 from .profiles import Profile, choose_profile, load_platform_profiles
 from .roles import (
     AUDIT_READ,
+    DRIFT_ADMIN,
     DRIFT_READ,
     DRIFT_WRITE,
     FEATURES_ADMIN,
@@ -57,6 +61,7 @@ if TYPE_CHECKING:
     from .service.audited import AuditedAPIHandler
     from .service.base import JSONAPIHandler, parse_json, parse_json_object
     from .service.mlflow_transport import client as socket_client
+    from .service.notices import Allow, Smtp, check_destination, deliver, send_email
 
 #: Loaded on first use (they import tornado and JupyterHub), so that a job's
 #: executor, which needs only accounts and profiles, stays light.
@@ -71,6 +76,11 @@ _LAZY = {
     "JSONAPIHandler": ("service.base", "JSONAPIHandler"),
     "parse_json": ("service.base", "parse_json"),
     "parse_json_object": ("service.base", "parse_json_object"),
+    "Allow": ("service.notices", "Allow"),
+    "Smtp": ("service.notices", "Smtp"),
+    "check_destination": ("service.notices", "check_destination"),
+    "deliver": ("service.notices", "deliver"),
+    "send_email": ("service.notices", "send_email"),
 }
 
 
@@ -85,6 +95,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AUDIT_READ",
+    "DRIFT_ADMIN",
     "DRIFT_READ",
     "DRIFT_WRITE",
     "FEATURES_ADMIN",
@@ -96,17 +107,21 @@ __all__ = [
     "MODELS_APPROVE",
     "MODELS_READ",
     "MODELS_WRITE",
+    "Allow",
     "AuditEntry",
     "AuditedAPIHandler",
     "Capability",
     "JSONAPIHandler",
     "Profile",
     "ServiceContext",
+    "Smtp",
     "SystemUser",
+    "check_destination",
     "choose_profile",
     "connect",
     "current_revision",
     "database_url",
+    "deliver",
     "discover_gpus",
     "ensure_system_user",
     "load_platform_profiles",
@@ -118,6 +133,7 @@ __all__ = [
     "read_as",
     "record_audit",
     "run_migrations",
+    "send_email",
     "register_token_origin",
     "socket_client",
     "token_origin",

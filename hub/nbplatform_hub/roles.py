@@ -24,6 +24,7 @@ FEATURES_WRITE = f"{SCOPE_PREFIX}features:write"
 FEATURES_ADMIN = f"{SCOPE_PREFIX}features:admin"
 DRIFT_READ = f"{SCOPE_PREFIX}drift:read"
 DRIFT_WRITE = f"{SCOPE_PREFIX}drift:write"
+DRIFT_ADMIN = f"{SCOPE_PREFIX}drift:admin"
 JOBS_READ = f"{SCOPE_PREFIX}jobs:read"
 JOBS_WRITE = f"{SCOPE_PREFIX}jobs:write"
 JOBS_ADMIN = f"{SCOPE_PREFIX}jobs:admin"
@@ -43,6 +44,9 @@ CUSTOM_SCOPES: dict[str, dict[str, str]] = {
     },
     DRIFT_READ: {"description": "Read drift monitors and their results."},
     DRIFT_WRITE: {"description": "Define drift monitors and record drift."},
+    DRIFT_ADMIN: {
+        "description": "Change, mute, acknowledge and delete every user's drift monitors."
+    },
     JOBS_READ: {"description": "Read job definitions, runs and outputs."},
     JOBS_WRITE: {"description": "Create, run and manage one's own jobs."},
     JOBS_ADMIN: {"description": "Manage every user's jobs."},
@@ -53,7 +57,7 @@ ALL_SCOPES: tuple[str, ...] = tuple(CUSTOM_SCOPES)
 
 _READ = [MODELS_READ, FEATURES_READ, DRIFT_READ, JOBS_READ]
 _WRITE = [MODELS_WRITE, FEATURES_WRITE, DRIFT_WRITE, JOBS_WRITE]
-_ADMIN = [MODELS_APPROVE, FEATURES_ADMIN, JOBS_ADMIN, AUDIT_READ]
+_ADMIN = [MODELS_APPROVE, FEATURES_ADMIN, DRIFT_ADMIN, JOBS_ADMIN, AUDIT_READ]
 
 #: Platform role name -> the custom scopes it grants (cumulative).
 ROLE_SCOPES: dict[str, list[str]] = {

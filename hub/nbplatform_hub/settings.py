@@ -74,7 +74,7 @@ class Settings:
         platform_db_url: ``NBP_PLATFORM_DB_URL``, the platform database (SQLite
             under ``NBP_HOME/platform`` when unset; PostgreSQL at scale).
         webhook_allow: ``NBP_WEBHOOK_ALLOW``, internal webhook destinations an
-            admin allows (see :mod:`nbplatform_jobs.webhooks`).
+            admin allows (see :mod:`nbplatform_hub.service.notices`).
         oauth_groups_key: ``NBP_OAUTH_GROUPS_KEY``, where the OAuth provider's
             answer lists the user's groups (``oauth_user.groups``).
         python: The interpreter that runs the hub, services and servers.

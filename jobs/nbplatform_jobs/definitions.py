@@ -13,11 +13,11 @@ from typing import Any
 
 from nbplatform.errors import InvalidParameterError
 from nbplatform_hub import host
+from nbplatform_hub.host import Allow, check_destination
 
 from .models import DEFAULTS, JobCreate, JobFields
 from .parameters import check_parameters, coerce_parameters
 from .triggers import make_trigger
-from .webhooks import Allow, check_destination
 from .workspace import resolve_notebook
 
 #: Columns of ``jobs`` that a definition sets.

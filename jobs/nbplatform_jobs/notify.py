@@ -9,14 +9,13 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import smtplib
-from email.message import EmailMessage
 from typing import Any
 
 from nbplatform.errors import NbplatformError
+from nbplatform_hub.host import Smtp, deliver
+from nbplatform_hub.host import send_email as send_mail
 
 from .settings import JobsSettings
-from .webhooks import deliver
 
 log = logging.getLogger("nbplatform.jobs")
 
@@ -61,21 +60,15 @@ def post_webhook(settings: JobsSettings, job: dict[str, Any], body: dict[str, An
 
 def send_email(settings: JobsSettings, to: str, body: dict[str, Any]) -> None:
     """Send the notice by e-mail through ``NBP_SMTP_HOST``; errors are logged."""
-    if not settings.smtp_host:
-        return
-    message = EmailMessage()
-    message["Subject"] = f"[nbplatform] job {body['job']['name']}: run {body['run']['status']}"
-    message["From"] = settings.smtp_from
-    message["To"] = to
-    message.set_content(json.dumps(body, indent=2))
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=20) as smtp:
-            if settings.smtp_user:
-                smtp.starttls()
-                smtp.login(settings.smtp_user, settings.smtp_password or "")
-            smtp.send_message(message)
-    except Exception as e:  # noqa: BLE001
-        log.warning("e-mail to %s failed: %s", to, e)
+    smtp = Smtp(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_from,
+        settings.smtp_user,
+        settings.smtp_password,
+    )
+    subject = f"[nbplatform] job {body['job']['name']}: run {body['run']['status']}"
+    send_mail(smtp, to, subject, json.dumps(body, indent=2))
 
 
 def wants_notice(job: dict[str, Any], run: dict[str, Any]) -> bool:

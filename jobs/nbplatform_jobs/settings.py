@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbplatform.errors import ConfigurationError
-from nbplatform_hub.host import database_url
-
-from .webhooks import Allow
+from nbplatform_hub.host import Allow, database_url
 
 BACKENDS = ("local", "dask", "dask-kubernetes")
 

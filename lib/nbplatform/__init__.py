@@ -17,10 +17,32 @@ from .errors import NbplatformError
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("client", "config", "errors", "features", "jobs", "kernel", "registry", "lineage")
+_SUBMODULES = (
+    "client",
+    "config",
+    "drift",
+    "errors",
+    "explain",
+    "features",
+    "jobs",
+    "kernel",
+    "registry",
+    "lineage",
+)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import client, config, errors, features, jobs, kernel, lineage, registry  # noqa: F401
+    from . import (  # noqa: F401
+        client,
+        config,
+        drift,
+        errors,
+        explain,
+        features,
+        jobs,
+        kernel,
+        lineage,
+        registry,
+    )
 
 
 def __getattr__(name: str) -> Any:

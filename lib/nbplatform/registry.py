@@ -88,6 +88,18 @@ def _predict(model: Any, flavor: str, X: Any) -> Any:
     return model.predict(X)
 
 
+def _skops_types(model: Any) -> list[str] | None:
+    """The types skops would not load of ``model`` (a forest's ``Tree``...), to trust.
+
+    MLflow saves scikit-learn models with skops, which loads only the types it
+    trusts; the types a model you trained yourself is made of are declared
+    trusted for it (kept in its ``MLmodel``), so that it loads again.
+    """
+    import skops.io
+
+    return skops.io.get_untrusted_types(data=skops.io.dumps(model)) or None
+
+
 def log_model(
     model: Any,
     name: str,
@@ -98,6 +110,8 @@ def log_model(
     register: bool = True,
     tags: Mapping[str, str] | None = None,
     description: str | None = None,
+    explain: bool = False,
+    X_explain: Any = None,
 ) -> Any:
     """Log a scikit-learn or torch model with its signature, and register a version.
 
@@ -113,15 +127,28 @@ def log_model(
         register: Register a new version of ``name`` (default) or only log.
         tags: Tags for the run.
         description: Description of the new model version.
+        explain: Also log SHAP values of the model (``nbp.explain.explain``) on
+            ``X_explain`` (or ``X_example``) in the same run, under ``explain/``
+            (``importance.json``, ``shap_values.parquet``, ``summary.png``, ``bar.png``).
+        X_explain: The rows to explain (default ``X_example``).
 
     Returns:
         MLflow's ``ModelInfo`` (``model_uri``, ``run_id``, ``registered_model_version``).
 
     Raises:
-        InvalidParameterError: The model is of an unsupported kind.
+        InvalidParameterError: The model is of an unsupported kind, or ``explain``
+            without ``X_explain`` or ``X_example``.
     """
     mlflow = _mlflow()
     flavor = _flavor(model)
+    explanation = None
+    if explain:  # before anything is logged, so that a model it cannot explain logs nothing
+        from . import explain as _explain
+
+        rows = X_explain if X_explain is not None else X_example
+        if rows is None:
+            raise InvalidParameterError("log_model(explain=True) needs X_explain or X_example.")
+        explanation = _explain.explain(model, rows)
     signature = example = None
     if X_example is not None:
         from mlflow.models import infer_signature
@@ -139,15 +166,19 @@ def log_model(
         if tags:
             mlflow.set_tags(dict(tags))
         flavor_module = mlflow.pytorch if flavor == "pytorch" else mlflow.sklearn
+        extra = {"skops_trusted_types": _skops_types(model)} if flavor == "sklearn" else {}
         info = flavor_module.log_model(
             model,
             name=name,
             signature=signature,
             input_example=example,
             registered_model_name=name if register else None,
+            **extra,
         )
         if register and description and info.registered_model_version is not None:
             _client().update_model_version(name, info.registered_model_version, description)
+        if explanation is not None:
+            _explain.log_explanation(explanation, run_id=mlflow.active_run().info.run_id)
     finally:
         if started:
             mlflow.end_run()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socketserver
-import threading
 from email import message_from_bytes
 
 import pytest
@@ -11,48 +9,13 @@ import pytest
 from nbplatform_jobs.notify import notify, send_email, wants_notice
 from nbplatform_jobs.settings import JobsSettings
 from platform_harness import free_port
-
-
-class _SMTPHandler(socketserver.StreamRequestHandler):
-    """Enough of RFC 5321 for smtplib: greet, EHLO, MAIL, RCPT, DATA, QUIT."""
-
-    def handle(self) -> None:
-        self.wfile.write(b"220 localhost test SMTP\r\n")
-        envelope: dict = {"rcpt": []}
-        while line := self.rfile.readline():
-            verb = line.decode().strip().split(" ", 1)[0].upper()
-            if verb in ("EHLO", "HELO"):
-                self.wfile.write(b"250 localhost\r\n")
-            elif verb == "MAIL":
-                envelope["from"] = line.decode().strip()
-                self.wfile.write(b"250 OK\r\n")
-            elif verb == "RCPT":
-                envelope["rcpt"].append(line.decode().strip())
-                self.wfile.write(b"250 OK\r\n")
-            elif verb == "DATA":
-                self.wfile.write(b"354 go ahead\r\n")
-                data = b""
-                while (chunk := self.rfile.readline()) != b".\r\n":
-                    data += chunk
-                envelope["data"] = data
-                self.server.messages.append(envelope)  # type: ignore[attr-defined]
-                self.wfile.write(b"250 queued\r\n")
-            elif verb == "QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 OK\r\n")
+from smtp_support import smtp_server as loopback_smtp
 
 
 @pytest.fixture
 def smtp_server():
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", free_port()), _SMTPHandler)
-    server.messages = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with loopback_smtp() as server:
+        yield server
 
 
 def _settings(tmp_path, port: int) -> JobsSettings:

@@ -5,73 +5,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from fake_platform import Answer, FakePlatform, running
 from nbplatform import features
 from nbplatform.client import PlatformClient
 from nbplatform.errors import InvalidParameterError
 
-Answer = tuple[int, dict[str, str], bytes]
-
-
-class FakePlatform:
-    """Answers ``(method, path)`` with ``routes[...](request)``; keeps every request."""
-
-    def __init__(self) -> None:
-        self.routes: dict[tuple[str, str], Callable[[dict[str, Any]], Answer]] = {}
-        self.requests: list[dict[str, Any]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                url = urlsplit(self.path)
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                request = {
-                    "method": self.command,
-                    "path": url.path.removeprefix("/services/platform/"),
-                    "query": parse_qs(url.query),
-                    "headers": dict(self.headers),
-                    "body": body,
-                }
-                fake.requests.append(request)
-                route = fake.routes.get((self.command, request["path"]))
-                status, headers, data = route(request) if route else (404, {}, b"{}")
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/platform/"
-
-    def json(self, method: str, path: str, answer: Any, status: int = 200) -> None:
-        data = json.dumps(answer).encode()
-        self.routes[(method, path)] = lambda _: (status, {"Content-Type": "application/json"}, data)
-
 
 @pytest.fixture
 def platform() -> Iterator[FakePlatform]:
-    fake = FakePlatform()
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    with running() as fake:
+        yield fake
 
 
 @pytest.fixture

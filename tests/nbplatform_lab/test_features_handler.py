@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from nbplatform.errors import InvalidParameterError, NotFoundError
-from nbplatform_lab.handlers.features import MAX_PAGE_SIZE, features_target
+from nbplatform_lab.handlers.features import features_target
+from nbplatform_lab.handlers.resource import MAX_PAGE_SIZE
 
 FEATURES = "/nbplatform/api/features"
 

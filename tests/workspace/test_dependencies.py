@@ -15,6 +15,7 @@ PYPROJECTS = [
     "hub/pyproject.toml",
     "jobs/pyproject.toml",
     "features/pyproject.toml",
+    "drift/pyproject.toml",
     "extensions/nbplatform-lab/pyproject.toml",
 ]
 OUR_PACKAGES = {
@@ -22,6 +23,7 @@ OUR_PACKAGES = {
     "nbplatform-hub",
     "nbplatform-jobs",
     "nbplatform-features",
+    "nbplatform-drift",
     "nbplatform-lab",
 }
 
@@ -84,4 +86,11 @@ def test_environment_installs_our_packages_and_python_node():
     assert any(d.startswith("nodejs") for d in conda)
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     editable = {line.split(maxsplit=1)[1] for line in pip if line.startswith("-e")}
-    assert editable == {"./lib", "./hub", "./jobs", "./features", "./extensions/nbplatform-lab"}
+    assert editable == {
+        "./lib",
+        "./hub",
+        "./jobs",
+        "./features",
+        "./drift",
+        "./extensions/nbplatform-lab",
+    }

@@ -4,8 +4,10 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
 
+import { driftAlerts, DriftAlertsStatus } from './drift/alerts';
 import { watchFailedRuns } from './jobs/notify';
 import { addScheduleCommand } from './jobs/schedule';
 import { PlatformSidebar } from './sidebar';
@@ -29,11 +31,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description:
     'The nbplatform sidebar (user, models, features, drift, jobs), "Schedule this notebook" and notices of failed runs.',
   autoStart: true,
-  optional: [ILayoutRestorer, ISettingRegistry],
+  optional: [ILayoutRestorer, ISettingRegistry, IStatusBar],
   activate: async (
     app: JupyterFrontEnd,
     restorer: ILayoutRestorer | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    statusBar: IStatusBar | null
   ): Promise<void> => {
     let rank = 200;
     if (settingRegistry) {
@@ -59,6 +62,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     addScheduleCommand(app, showJobs);
     watchFailedRuns(showJobs);
+
+    // Drift alerts: a count in the status bar, a notification per new check.
+    const showDrift = (): void => {
+      app.shell.activateById(sidebar.id);
+      sidebar.refresh();
+    };
+    if (statusBar) {
+      statusBar.registerStatusItem('nbplatform-lab:drift-alerts', {
+        item: new DriftAlertsStatus(driftAlerts, showDrift),
+        align: 'left',
+        rank: 100
+      });
+    }
+    driftAlerts.start(showDrift);
   }
 };
 

@@ -6,7 +6,7 @@ import * as React from 'react';
 import { errorMessage, getMe } from './common/api';
 import { PlatformContext } from './common/common';
 import { MeState, UserHeader } from './common/header';
-import { DriftSection } from './common/sections';
+import { DriftSection } from './drift/drift';
 import { FeaturesSection } from './features/features';
 import { JobsSection } from './jobs/jobs';
 import { ModelsSection } from './models/models';
@@ -65,7 +65,7 @@ export function PlatformPanel(props: {
         <UserHeader state={me} onRefresh={refresh} />
         <ModelsSection key={`models-${generation}`} />
         <FeaturesSection key={`features-${generation}`} />
-        <DriftSection />
+        <DriftSection key={`drift-${generation}`} />
         <JobsSection key={`jobs-${generation}`} />
       </div>
     </PlatformContext.Provider>

@@ -17,6 +17,7 @@ from importlib.metadata import EntryPoint, entry_points
 import click
 
 from .. import __version__
+from .drift import drift
 from .features import features
 from .jobs import jobs
 
@@ -63,5 +64,6 @@ def main() -> None:
 
 main.add_command(jobs)
 main.add_command(features)
+main.add_command(drift)
 
 __all__ = ["COMMANDS_GROUP", "PluginGroup", "main"]

@@ -14,13 +14,14 @@ Reads ``NBP_PLATFORM_URL`` and ``NBP_TOKEN`` (or ``--url`` / ``--token``), like
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..errors import InvalidParameterError
+from ..notebook_templates import place_notebook as place
+from ..notebook_templates import template, workspace
 from .jobs import JOB_COLUMNS, _call, _echo
 
 #: Where ``schedule-materialization`` puts its notebook in your workspace.
@@ -188,43 +189,21 @@ def materialize(
     _echo({**record, "views": ",".join(record.get("views") or [])}, False, MATERIALIZATION_COLUMNS)
 
 
-def workspace() -> Path:
-    """Your workspace: ``NBP_HOME/users/<you>`` when it is here, else your home."""
-    home, user = os.environ.get("NBP_HOME"), os.environ.get("JUPYTERHUB_USER")
-    if home and user and (Path(home) / "users" / user).is_dir():
-        return Path(home) / "users" / user
-    return Path.home()
-
-
 def template_notebook() -> Path:
     """The packaged notebook that materializes features (``views``, ``incremental``...)."""
-    from importlib.resources import files
-
-    return Path(str(files("nbplatform").joinpath("templates/materialize_features.ipynb")))
+    return template("materialize_features.ipynb")
 
 
 def place_notebook(notebook: str, root: Path) -> tuple[str, bool]:
     """Copy the template to ``notebook`` (relative to ``root``) unless a file is there.
 
-    Returns:
-        The notebook's path relative to ``root`` (POSIX), and whether it was copied.
-
     Raises:
         click.BadParameter: ``notebook`` is outside ``root`` or not an ``.ipynb`` file.
     """
-    path = Path(notebook).expanduser()
-    if path.is_absolute():
-        if not path.resolve().is_relative_to(root.resolve()):
-            raise click.BadParameter(f"{notebook} is not inside your workspace {root}")
-        path = path.resolve().relative_to(root.resolve())
-    if path.suffix != ".ipynb" or ".." in path.parts:
-        raise click.BadParameter(f"{notebook} must be a .ipynb file inside your workspace")
-    target = root / path
-    if target.exists():
-        return path.as_posix(), False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(template_notebook(), target)
-    return path.as_posix(), True
+    try:
+        return place(notebook, root, template_notebook())
+    except InvalidParameterError as e:
+        raise click.BadParameter(e.message.removeprefix("notebook: ")) from None
 
 
 @features.command("schedule-materialization")

@@ -32,7 +32,7 @@ def imports_of(folder: Path) -> dict[str, set[str]]:
 
 def test_the_installed_capabilities_are_found():
     installed = {c.name: c for c in capabilities.load_capabilities()}
-    assert {"models", "jobs"} <= set(installed)
+    assert {"models", "jobs", "drift"} <= set(installed)
     modules = [m.__name__ for m in capabilities.resource_modules(installed.values())]
     # The host's own resources first, then each capability's.
     assert modules[: len(capabilities.HOST_RESOURCES)] == list(capabilities.HOST_RESOURCES)
@@ -67,6 +67,7 @@ def test_migrate_runs_the_host_chain_then_each_capability(tmp_path):
     capabilities.migrate(engine, tmp_path, installed)
     tables = set(sa.inspect(engine).get_table_names())
     assert {"alembic_version", "alembic_version_jobs", "audit_log", "jobs", "job_runs"} <= tables
+    assert {"alembic_version_drift", "drift_monitors", "drift_checks"} <= tables
     capabilities.migrate(engine, tmp_path, installed)  # a second start changes nothing
     assert set(sa.inspect(engine).get_table_names()) == tables
 
@@ -82,7 +83,7 @@ def test_start_keeps_what_each_setup_returns():
     assert Context.state == {"one": "state", "two": None} and seen == [Context]
 
 
-CAPABILITIES = ("nbplatform_jobs", "nbplatform_features")
+CAPABILITIES = ("nbplatform_jobs", "nbplatform_features", "nbplatform_drift")
 
 
 def test_the_host_never_imports_a_capability():
@@ -90,7 +91,9 @@ def test_the_host_never_imports_a_capability():
         assert not any(n.startswith(CAPABILITIES) for n in names), path
 
 
-@pytest.mark.parametrize("package", ["jobs/nbplatform_jobs", "features/nbplatform_features"])
+@pytest.mark.parametrize(
+    "package", ["jobs/nbplatform_jobs", "features/nbplatform_features", "drift/nbplatform_drift"]
+)
 def test_capabilities_import_the_host_only_through_its_public_module(package):
     for path, names in imports_of(REPO / package).items():
         hub = {n for n in names if n.startswith("nbplatform_hub")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import features, jobs, models
+from . import drift, features, jobs, models
 from .me import MeHandler
 from .resource import resource_routes
 
@@ -12,7 +12,11 @@ API_PREFIX = "/nbplatform/api"
 #: The routes of the extension, relative to the server's base URL.
 default_handlers: list[tuple[str, type]] = [
     (rf"{API_PREFIX}/me", MeHandler),
-    *resource_routes(API_PREFIX, models.handlers + features.handlers + jobs.handlers),
+    # before the drift resource's own route, which would take it otherwise
+    (rf"{API_PREFIX}{drift.REPORT_ROUTE}", drift.DriftReportHandler),
+    *resource_routes(
+        API_PREFIX, models.handlers + features.handlers + drift.handlers + jobs.handlers
+    ),
 ]
 
 __all__ = ["API_PREFIX", "MeHandler", "default_handlers"]

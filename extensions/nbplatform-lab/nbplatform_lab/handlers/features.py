@@ -10,20 +10,20 @@ malformed one is a 400 before the platform is called.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from urllib.parse import urlencode
 
 from nbplatform.errors import InvalidParameterError, NotFoundError
 
-from .resource import MAX_SEGMENT, ResourceHandler, forwarded_path
+from .resource import (
+    MAX_SEGMENT,
+    PAGING,
+    ResourceHandler,
+    checked_paging,
+    checked_query,
+    forwarded_path,
+)
 
-#: The largest page the panel may ask for.
-MAX_PAGE_SIZE = 1000
-#: How long a page token may be (the platform's tokens are short, opaque text).
-MAX_PAGE_TOKEN = 1024
-
-_PAGING = frozenset({"max_results", "page_token"})
+_PAGING = PAGING
 
 #: ``(first segment, segments below it)`` -> the query arguments it takes.
 ROUTES: dict[tuple[str, int], frozenset[str]] = {
@@ -32,9 +32,6 @@ ROUTES: dict[tuple[str, int], frozenset[str]] = {
     ("services", 0): _PAGING,
     ("materializations", 0): _PAGING | {"view"},
 }
-
-_DIGITS = re.compile(r"[0-9]{1,9}")
-_CACHE_BUSTER = re.compile(r"[0-9]{1,20}")
 
 
 def _checked_name(key: str, value: str) -> str:
@@ -50,17 +47,8 @@ def _checked_name(key: str, value: str) -> str:
 
 
 def _checked_value(key: str, value: str) -> str:
-    if key == "max_results":
-        if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE_SIZE:
-            raise InvalidParameterError(
-                f"max_results: {value[:20]!r} is not a whole number from 1 to {MAX_PAGE_SIZE}."
-            )
-        return str(int(value))
-    if key == "page_token":
-        if len(value) > MAX_PAGE_TOKEN or any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise InvalidParameterError("page_token: not a page token of this list.")
-        return value
-    return _checked_name(key, value)
+    paging = checked_paging(key, value)
+    return paging if paging is not None else _checked_name(key, value)
 
 
 def features_target(rest: str | None, arguments: Mapping[str, list[bytes]]) -> str:
@@ -91,24 +79,7 @@ def features_target(rest: str | None, arguments: Mapping[str, list[bytes]]) -> s
             "features/materializations. Use nbp.features in a notebook for the rest.",
             "RESOURCE_DOES_NOT_EXIST",
         )
-    query: list[tuple[str, str]] = []
-    for key, values in sorted(arguments.items()):
-        if _CACHE_BUSTER.fullmatch(key) and values == [b""]:
-            continue  # JupyterLab's ServerConnection adds "&<milliseconds>" to GETs
-        if key not in allowed:
-            takes = ", ".join(sorted(allowed)) or "no query arguments"
-            raise InvalidParameterError(
-                f"{key[:80]!r} is not a query argument of features/{segments[0]} (it takes "
-                f"{takes})."
-            )
-        if len(values) != 1:
-            raise InvalidParameterError(f"{key}: given {len(values)} times; give it once.")
-        try:
-            value = values[0].decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidParameterError(f"{key}: not UTF-8 text.") from None
-        query.append((key, _checked_value(key, value)))
-    return f"{path}?{urlencode(query)}" if query else path
+    return checked_query(path, f"features/{segments[0]}", allowed, arguments, _checked_value)
 
 
 class FeaturesHandler(ResourceHandler):

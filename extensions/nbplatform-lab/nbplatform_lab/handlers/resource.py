@@ -12,8 +12,10 @@ arrived encoded) can reach another resource with the server's token.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import tornado.web
 
@@ -29,6 +31,76 @@ MAX_JSON_DEPTH = 32
 MAX_SEGMENTS = 8
 #: How long one segment may be (model names are at most 512 characters).
 MAX_SEGMENT = 512
+
+
+#: The largest page a panel may ask for.
+MAX_PAGE_SIZE = 1000
+#: How long a page token may be (the platform's tokens are short, opaque text).
+MAX_PAGE_TOKEN = 1024
+#: The paging arguments of a list.
+PAGING = frozenset({"max_results", "page_token"})
+
+_DIGITS = re.compile(r"[0-9]{1,9}")
+_CACHE_BUSTER = re.compile(r"[0-9]{1,20}")
+
+
+def checked_paging(key: str, value: str) -> str | None:
+    """``max_results`` and ``page_token`` checked (``None`` for another key).
+
+    Raises:
+        InvalidParameterError: Not a page size from 1 to :data:`MAX_PAGE_SIZE`, or
+            not a page token.
+    """
+    if key == "max_results":
+        if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE_SIZE:
+            raise InvalidParameterError(
+                f"max_results: {value[:20]!r} is not a whole number from 1 to {MAX_PAGE_SIZE}."
+            )
+        return str(int(value))
+    if key == "page_token":
+        if len(value) > MAX_PAGE_TOKEN or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise InvalidParameterError("page_token: not a page token of this list.")
+        return value
+    return None
+
+
+def checked_query(
+    path: str,
+    label: str,
+    allowed: frozenset[str],
+    arguments: Mapping[str, list[bytes]],
+    check: Callable[[str, str], str],
+) -> str:
+    """``path`` with its query re-encoded from arguments each checked by ``check``.
+
+    Args:
+        path: The platform path.
+        label: How errors name the path (``features/views``).
+        allowed: The query arguments the path takes.
+        arguments: The request's query arguments (tornado's ``query_arguments``).
+        check: ``(key, value) -> value`` for one argument, raising on a bad one.
+
+    Raises:
+        InvalidParameterError: An unknown, repeated, non-UTF-8 or malformed argument.
+            The cache-busting ``&<milliseconds>`` JupyterLab adds to its GETs is left out.
+    """
+    query: list[tuple[str, str]] = []
+    for key, values in sorted(arguments.items()):
+        if _CACHE_BUSTER.fullmatch(key) and values == [b""]:
+            continue  # JupyterLab's ServerConnection adds "&<milliseconds>" to GETs
+        if key not in allowed:
+            takes = ", ".join(sorted(allowed)) or "no query arguments"
+            raise InvalidParameterError(
+                f"{key[:80]!r} is not a query argument of {label[:120]} (it takes {takes})."
+            )
+        if len(values) != 1:
+            raise InvalidParameterError(f"{key}: given {len(values)} times; give it once.")
+        try:
+            value = values[0].decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidParameterError(f"{key}: not UTF-8 text.") from None
+        query.append((key, check(key, value)))
+    return f"{path}?{urlencode(query)}" if query else path
 
 
 def forwarded_path(resource: str, rest: str | None) -> str:

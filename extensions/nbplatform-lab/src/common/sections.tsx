@@ -22,31 +22,3 @@ export function Section(props: {
     </section>
   );
 }
-
-/**
- * A section of a capability still to come.
- */
-function PlaceholderSection(props: {
-  id: string;
-  title: string;
-  text: string;
-}): JSX.Element {
-  return (
-    <Section id={props.id} title={props.title}>
-      <p className="nbp-Placeholder">{props.text}</p>
-    </Section>
-  );
-}
-
-/**
- * Drift monitors: status, per-feature drift, history.
- */
-export function DriftSection(): JSX.Element {
-  return (
-    <PlaceholderSection
-      id="drift"
-      title="Drift"
-      text="Drift monitors and their history arrive with the drift capability."
-    />
-  );
-}

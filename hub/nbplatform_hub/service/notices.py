@@ -1,17 +1,20 @@
-"""Webhook notices: destinations checked against internal networks, bodies signed.
+"""Notices to people: webhooks (destinations checked, bodies signed) and e-mail.
 
-A data scientist names a job's ``webhook_url``; the scheduler POSTs to it. So that
-this cannot make the scheduler call internal services (the hub API, the platform
+A data scientist names a webhook (a job's ``webhook_url``, a drift monitor's
+``webhooks``); the platform POSTs to it. So that this cannot make the platform
+call internal services (the hub API, the platform
 service, anything on loopback or a private network), a destination whose address
 is loopback, link-local, private, multicast, reserved or unspecified is refused,
 unless an admin allowed it with ``NBP_WEBHOOK_ALLOW`` (addresses, networks or
-host names, comma-separated). The check runs when the job is saved (so the owner
-hears at once) and again on every delivery, on the very address the scheduler
+host names, comma-separated). The check runs when the destination is saved (so the
+owner hears at once) and again on every delivery, on the very address the platform
 then connects to: a name that resolves elsewhere later (DNS rebinding) gains
 nothing, and redirects are not followed.
 
 Each body is signed with the job's own secret, as GitHub signs its webhooks:
 ``X-Nbp-Signature-256: sha256=<HMAC-SHA256 of the body, hex>``.
+
+E-mail goes through the SMTP server of ``NBP_SMTP_*`` (:class:`Smtp`), when one is set.
 """
 
 from __future__ import annotations
@@ -20,10 +23,14 @@ import hashlib
 import hmac
 import http.client
 import ipaddress
+import logging
+import smtplib
 import socket
 import ssl
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +38,8 @@ from nbplatform.errors import InvalidParameterError
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+log = logging.getLogger("nbplatform.notices")
 
 
 @dataclass(frozen=True)
@@ -128,7 +137,7 @@ def check_destination(url: str, allow: Allow, *, resolve_required: bool = True) 
         why = _internal(address)
         if why is not None and not allow.admits(host.lower(), address):
             raise InvalidParameterError(
-                f"webhook_url: {host} is {address}, a {why} address, which the scheduler "
+                f"webhook_url: {host} is {address}, a {why} address, which the platform "
                 "does not call; an admin can allow it with NBP_WEBHOOK_ALLOW."
             )
     return addresses
@@ -157,7 +166,13 @@ def _connection(scheme: str, host: str, address: Address, port: int, timeout: fl
 
 
 def deliver(
-    url: str, body: bytes, secret: str | None, event: str, allow: Allow, timeout: float = 10
+    url: str,
+    body: bytes,
+    secret: str | None,
+    event: str,
+    allow: Allow,
+    timeout: float = 10,
+    agent: str = "nbplatform-jobs",
 ) -> int:
     """POST ``body`` to ``url`` (checked again, pinned to the checked address); the status.
 
@@ -169,7 +184,7 @@ def deliver(
     addresses = check_destination(url, allow)
     headers = {
         "Content-Type": "application/json",
-        "User-Agent": "nbplatform-jobs",
+        "User-Agent": agent,
         "X-Nbp-Event": event,
         "X-Nbp-Delivery": uuid.uuid4().hex,
     }
@@ -181,3 +196,59 @@ def deliver(
         return connection.getresponse().status  # a redirect is an answer, not followed
     finally:
         connection.close()
+
+
+@dataclass(frozen=True)
+class Smtp:
+    """The SMTP server e-mail notices go through (``NBP_SMTP_*``); none when ``host`` is unset.
+
+    Attributes:
+        host: ``NBP_SMTP_HOST``: e-mail is sent only when set.
+        port: ``NBP_SMTP_PORT`` (default 25).
+        sender: ``NBP_SMTP_FROM``.
+        user: ``NBP_SMTP_USER`` (then STARTTLS and login).
+        password: ``NBP_SMTP_PASSWORD``.
+    """
+
+    host: str | None = None
+    port: int = 25
+    sender: str = "nbplatform@localhost"
+    user: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Smtp:
+        """Read ``NBP_SMTP_*``; a port that is not a number is the default."""
+        raw = (env.get("NBP_SMTP_PORT") or "").strip()
+        return cls(
+            host=env.get("NBP_SMTP_HOST") or None,
+            port=int(raw) if raw.isdigit() and 0 < int(raw) < 65536 else 25,
+            sender=env.get("NBP_SMTP_FROM") or "nbplatform@localhost",
+            user=env.get("NBP_SMTP_USER") or None,
+            password=env.get("NBP_SMTP_PASSWORD") or None,
+        )
+
+
+def send_email(smtp: Smtp, to: str, subject: str, text: str) -> bool:
+    """Send one plain-text e-mail through ``smtp``; errors are logged, never raised.
+
+    Returns:
+        Whether the server accepted it (``False`` also when no server is set).
+    """
+    if not smtp.host:
+        return False
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = smtp.sender
+    message["To"] = to
+    message.set_content(text)
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=20) as server:
+            if smtp.user:
+                server.starttls()
+                server.login(smtp.user, smtp.password or "")
+            server.send_message(message)
+    except Exception as e:  # noqa: BLE001
+        log.warning("e-mail to %s failed: %s", to, e)
+        return False
+    return True

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from nbplatform.errors import InvalidParameterError
+from nbplatform_hub.service.notices import Allow, check_destination, deliver, sign
 from nbplatform_jobs.notify import post_webhook
 from nbplatform_jobs.settings import JobsSettings
-from nbplatform_jobs.webhooks import Allow, check_destination, deliver, sign
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""nbplatform's drift monitoring capability: monitors, checks, alerts, reports (``api/drift``)."""

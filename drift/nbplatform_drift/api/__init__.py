@@ -1,0 +1,1 @@
+"""The REST resources of ``api/drift``: one module per resource."""
