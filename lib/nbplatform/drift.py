@@ -18,14 +18,16 @@ columns drift), and stores the verdicts and Evidently's HTML report::
     nbp.drift.history("churn")                     # a DataFrame, one row per check
     nbp.drift.schedule("churn", cron="0 6 * * *")  # a platform job
 
-Reference statistics are computed once per reference and reused by later checks
-in the same process (:mod:`nbplatform.drift_engine`). Evidently and pandas load
+Reference statistics are computed once per reference and reused by later checks,
+in the same process and, kept in ``~/.cache/nbplatform/drift`` (``NBP_DRIFT_CACHE``),
+by the next scheduled check (:mod:`nbplatform.drift_engine`). Evidently and pandas load
 on first use (``pip install 'nbplatform[drift]'``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -357,6 +359,17 @@ def _importance(monitor: dict[str, Any] | None) -> tuple[dict[str, float] | None
         return None, label  # the version was logged without explain=True
 
 
+def _cache_dir() -> str:
+    """Where reference statistics are kept between checks.
+
+    ``NBP_DRIFT_CACHE``, else ``~/.cache/nbplatform/drift`` (yours alone: a
+    scheduled check runs as you).
+    """
+    return os.environ.get("NBP_DRIFT_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "nbplatform", "drift"
+    )
+
+
 def _default_columns(frame: Any) -> list[str]:
     """Every column but times (event timestamps are not features)."""
     import pandas as pd
@@ -416,7 +429,9 @@ def check(
     tests = tests if tests is not None else (spec or {}).get("tests") or None
     share = drift_share if drift_share is not None else (spec or {}).get("drift_share", 0.5)
     result = drift_engine.evaluate(
-        drift_engine.reference_statistics(ref, columns=columns, tests=tests),
+        drift_engine.reference_statistics(
+            ref, columns=columns, tests=tests, cache_dir=_cache_dir()
+        ),
         cur,
         columns=columns,
         tests=tests,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,7 @@ from nbplatform.errors import InvalidParameterError
 _CACHE_SIZE = 8
 _cache: OrderedDict[str, ReferenceStatistics] = OrderedDict()
 _cache_lock = threading.Lock()
-_cache_stats = {"hits": 0, "misses": 0}
+_cache_stats = {"hits": 0, "misses": 0, "disk_hits": 0}
 
 
 class SchemaMismatchError(InvalidParameterError):
@@ -233,8 +234,13 @@ def reference_statistics(
     tests: dict[str, Any] | None = None,
     *,
     workers: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> ReferenceStatistics:
     """Prepare a reference frame for :func:`evaluate`, once (cached by fingerprint).
+
+    Cached in this process and, with ``cache_dir``, on disk as
+    ``<cache_dir>/<fingerprint>.npz``, so that the next process checking the same
+    reference (a scheduled check is a new job run each time) only hashes it.
 
     Args:
         reference: The reference ``pandas.DataFrame``.
@@ -242,6 +248,7 @@ def reference_statistics(
             category column).
         tests: Per-column overrides (part of the fingerprint).
         workers: Threads (default: the CPU count).
+        cache_dir: A folder to keep statistics in across processes.
 
     Returns:
         The statistics; the same object again for the same data, columns and tests.
@@ -261,6 +268,12 @@ def reference_statistics(
             _cache_stats["hits"] += 1
             return _cache[key]
         _cache_stats["misses"] += 1
+    stored = _load_cached(cache_dir, key)
+    if stored is not None:
+        with _cache_lock:
+            _cache_stats["disk_hits"] += 1
+            _cache[key] = stored
+        return stored
     for name in names:
         if st.dtype_family(reference[name]) is None:
             raise SchemaMismatchError(
@@ -273,11 +286,38 @@ def reference_statistics(
         _cache[key] = stats
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
+    _store_cached(cache_dir, stats)
     return stats
 
 
+def _load_cached(cache_dir: str | os.PathLike[str] | None, key: str) -> ReferenceStatistics | None:
+    """The statistics kept in ``cache_dir`` under ``key``, or ``None`` (absent, unreadable)."""
+    if cache_dir is None:
+        return None
+    path = os.path.join(cache_dir, f"{key}.npz")
+    try:
+        stats = ReferenceStatistics.load(path)
+    except (OSError, ValueError, KeyError):
+        return None
+    return stats if stats.fingerprint == key else None
+
+
+def _store_cached(cache_dir: str | os.PathLike[str] | None, stats: ReferenceStatistics) -> None:
+    """Keep ``stats`` in ``cache_dir`` (written whole, then renamed); problems are skipped."""
+    if cache_dir is None:
+        return
+    try:
+        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+        final = os.path.join(cache_dir, f"{stats.fingerprint}.npz")
+        partial = f"{final}.{os.getpid()}.partial.npz"
+        stats.save(partial)
+        os.replace(partial, final)
+    except (OSError, InvalidParameterError):  # a full disk, mixed-type categories
+        pass
+
+
 def cache_info() -> dict[str, int]:
-    """Hits, misses and size of the in-process reference-statistics cache."""
+    """Hits, misses (then ``disk_hits``) and size of the reference-statistics cache."""
     with _cache_lock:
         return {**_cache_stats, "size": len(_cache)}
 
@@ -286,7 +326,7 @@ def clear_cache() -> None:
     """Empty the reference-statistics cache (and reset its counters)."""
     with _cache_lock:
         _cache.clear()
-        _cache_stats.update(hits=0, misses=0)
+        _cache_stats.update(hits=0, misses=0, disk_hits=0)
 
 
 def _sample_frame(frame: Any, columns: list[str], n: int, seed: int) -> Any:

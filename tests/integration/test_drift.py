@@ -123,6 +123,7 @@ def python(platform, token: str, code: str, timeout: float = 300) -> dict:
         "NBP_TOKEN": token,
         "MLFLOW_TRACKING_URI": f"{platform.url}/services/platform/mlflow",
         "MLFLOW_TRACKING_TOKEN": token,
+        "NBP_DRIFT_CACHE": str(platform.home / "drift-cache"),
     }
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from platform_harness import last_json_line
+
 pytestmark = pytest.mark.integration
 
 NOTEBOOK = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
@@ -85,7 +87,8 @@ print(json.dumps({"tags": tags, "sk": sk.registered_model_version,
 """
     out = platform.execute(user, code, token, notebook="train.ipynb", timeout=180)
     assert out["status"] == "ok", out
-    result = json.loads(out["stdout"].strip().splitlines()[-1])
+    # stdout and stderr (MLflow's "Created version ...") reach the client in either order
+    result = last_json_line(out["stdout"])
     tags = result["tags"]
     assert tags["nbp.notebook"] == "train.ipynb"
     assert tags["mlflow.source.name"] == "train.ipynb"

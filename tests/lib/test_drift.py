@@ -24,6 +24,14 @@ from nbplatform.client import PlatformClient
 from nbplatform.errors import InvalidParameterError, PermissionDeniedError
 
 
+@pytest.fixture(autouse=True)
+def drift_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Reference statistics go to a temporary folder, not the home folder's cache."""
+    folder = tmp_path / "drift-cache"
+    monkeypatch.setenv("NBP_DRIFT_CACHE", str(folder))
+    return folder
+
+
 @pytest.fixture
 def platform() -> Iterator[FakePlatform]:
     with running() as fake:
@@ -84,7 +92,7 @@ def test_importing_drift_loads_nothing_heavy():
 
 
 # Checks without a monitor -----------------------------------------------------------
-def test_a_check_of_two_frames_posts_nothing(platform, client):
+def test_a_check_of_two_frames_posts_nothing(platform, client, drift_cache):
     ref, cur = frames()
     result = drift.check(ref, cur, report=False, client=client)
     assert platform.requests == []
@@ -98,6 +106,8 @@ def test_a_check_of_two_frames_posts_nothing(platform, client):
     same = drift.check(ref, ref.copy(), report=False, client=client)
     assert same.drifted_columns == [] and same.dataset_drift is False
     assert platform.requests == []
+    # the reference's statistics are kept for the next check (the next job run)
+    assert [p.suffix for p in drift_cache.iterdir()] == [".npz"]
 
 
 def test_a_check_makes_evidentlys_html_report(client):

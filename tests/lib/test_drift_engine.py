@@ -210,6 +210,22 @@ def test_reference_statistics_are_reused() -> None:
     assert de.reference_statistics(ref, ["x", "c"]) is a
 
 
+def test_reference_statistics_are_kept_on_disk_for_the_next_process(tmp_path) -> None:
+    de.clear_cache()
+    ref, cur = make(3000, 0, 19), make(3000, 0.5, 20)
+    stats = de.reference_statistics(ref, ["x", "c"], cache_dir=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [f"{stats.fingerprint}.npz"]
+    de.clear_cache()  # as a new process would start
+    again = de.reference_statistics(ref, ["x", "c"], cache_dir=tmp_path)
+    assert de.cache_info()["disk_hits"] == 1 and again is not stats
+    both = [de.evaluate(s, cur, columns=["x", "c"]).to_dict() for s in (again, stats)]
+    assert both[0] == both[1]
+    (tmp_path / f"{stats.fingerprint}.npz").write_bytes(b"not numpy")
+    de.clear_cache()
+    de.reference_statistics(ref, ["x", "c"], cache_dir=tmp_path)  # unreadable: recomputed
+    assert de.cache_info()["disk_hits"] == 0
+
+
 def test_free_text_and_empty_columns_refused() -> None:
     ref, cur = make(300, 0, 21), make(300, 0, 22)
     text = pd.Series([f"row {i}" for i in range(300)], dtype=object)
