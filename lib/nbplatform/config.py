@@ -53,6 +53,9 @@ class PlatformConfig:
         profile: The server's profile slug (``NBP_PROFILE``), if any.
         gpu_devices: GPU indices given to this server (``NBP_GPU_DEVICES``).
         kernels: Kernels the server's profile offers (``NBP_KERNELS``).
+        gpus_assigned: Whether the platform chose the devices (``NBP_GPU_DEVICES``
+            is set, empty for none): the local spawner and the scheduler do; on
+            Kubernetes the device plugin does, and the variable is unset.
     """
 
     platform_url: str | None
@@ -61,6 +64,7 @@ class PlatformConfig:
     profile: str | None = None
     gpu_devices: list[str] = field(default_factory=list)
     kernels: list[str] = field(default_factory=list)
+    gpus_assigned: bool = False
 
     @property
     def mlflow_tracking_uri(self) -> str | None:
@@ -113,4 +117,5 @@ def load(
         profile=env.get("NBP_PROFILE") or None,
         gpu_devices=_split(env.get("NBP_GPU_DEVICES")),
         kernels=_split(env.get("NBP_KERNELS")),
+        gpus_assigned="NBP_GPU_DEVICES" in env,
     )

@@ -20,8 +20,11 @@ def configure_environment(env: MutableMapping[str, str] | None = None) -> _confi
     """Set the variables a platform kernel needs, keeping any the user set.
 
     Sets ``MLFLOW_TRACKING_URI`` (the platform's MLflow gateway),
-    ``MLFLOW_TRACKING_TOKEN`` (the hub token), ``NBP_TOKEN`` and
-    ``CUDA_VISIBLE_DEVICES`` (the profile's GPUs, empty for CPU profiles).
+    ``MLFLOW_TRACKING_TOKEN`` (the hub token), ``NBP_TOKEN`` and, where the
+    platform assigned the devices (``NBP_GPU_DEVICES`` set: the local spawner's
+    allocator, a job run), ``CUDA_VISIBLE_DEVICES`` (those GPUs, empty for CPU
+    profiles). A ``CUDA_VISIBLE_DEVICES`` the platform did not assign (a
+    Kubernetes pod whose GPU the device plugin chose) is left as it is.
 
     Args:
         env: The environment to change (``os.environ`` when omitted).
@@ -35,7 +38,7 @@ def configure_environment(env: MutableMapping[str, str] | None = None) -> _confi
         env.setdefault(name, value)
     if cfg.token:
         env.setdefault("NBP_TOKEN", cfg.token)
-    if cfg.profile is not None:
+    if cfg.profile is not None and cfg.gpus_assigned:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(cfg.gpu_devices)
     env.setdefault("NBP_KERNEL_PRELOADED", "1")
     return cfg

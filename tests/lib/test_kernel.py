@@ -33,9 +33,25 @@ def test_values_the_user_set_are_kept():
 
 
 def test_cpu_profile_hides_gpus():
-    env = {"NBP_PROFILE": "cpu-small", "CUDA_VISIBLE_DEVICES": "0"}
+    # the local spawner assigns no device to a CPU profile: NBP_GPU_DEVICES is empty
+    env = {"NBP_PROFILE": "cpu-small", "NBP_GPU_DEVICES": "", "CUDA_VISIBLE_DEVICES": "0"}
     kernel.configure_environment(env)
     assert env["CUDA_VISIBLE_DEVICES"] == ""
+
+
+def test_a_gpu_the_device_plugin_gave_a_pod_stays_visible():
+    # On Kubernetes the NVIDIA device plugin chooses the GPU (NVIDIA_VISIBLE_DEVICES);
+    # the platform assigned nothing, so the kernel leaves CUDA's view alone.
+    pod = {
+        "NBP_PROFILE": "gpu-1",
+        "NVIDIA_VISIBLE_DEVICES": "GPU-7f3a",
+        "CUDA_VISIBLE_DEVICES": "0",
+    }
+    kernel.configure_environment(pod)
+    assert pod["CUDA_VISIBLE_DEVICES"] == "0"
+    bare = {"NBP_PROFILE": "gpu-1", "NVIDIA_VISIBLE_DEVICES": "GPU-7f3a"}
+    kernel.configure_environment(bare)
+    assert "CUDA_VISIBLE_DEVICES" not in bare
 
 
 def test_outside_the_platform_nothing_is_invented():
