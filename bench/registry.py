@@ -7,6 +7,8 @@ token-checked) vs ``MlflowClient.search_registered_models`` straight against a
 bare MLflow server on a loopback port over the same store (the platform's own
 listens only on its Unix socket). ``registry_log_model``: ``mlflow.sklearn.log_model`` of a
 small model through the gateway (what a kernel does) vs directly against MLflow.
+``registry_register``: the same with ``registered_model_name`` (a run, a logged model
+and a model version, each written with its lineage by the gateway).
 Turns alternate so that both sides see the same machine state. Goals: list
 ratio ≤ 1.5, log_model ratio ≤ 1.2. ``ratio`` in the JSON line is the list p50 ratio.
 """
@@ -109,7 +111,7 @@ def _list_direct(client: Any) -> int:
             return count
 
 
-def _log_model(uri: str, token: str | None) -> float:
+def _log_model(uri: str, token: str | None, register: str | None = None) -> float:
     import mlflow
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -123,7 +125,9 @@ def _log_model(uri: str, token: str | None) -> float:
     model = LogisticRegression().fit(X, (X[:, 0] > 0.5).astype(int))
     start = time.perf_counter()
     with mlflow.start_run():
-        mlflow.sklearn.log_model(model, name="m", input_example=X[:3])
+        mlflow.sklearn.log_model(
+            model, name="m", input_example=X[:3], registered_model_name=register
+        )
     return time.perf_counter() - start
 
 
@@ -162,10 +166,12 @@ def main() -> int:
                 bare.append(time.perf_counter() - t)
             gateway = f"{platform.url}/services/platform/mlflow/"
             _log_model(gateway, token), _log_model(mlflow_url, None)  # warm both
-            log_ours, log_bare = [], []
+            log_ours, log_bare, reg_ours, reg_bare = [], [], [], []
             for _ in range(args.log_n):
                 log_ours.append(_log_model(gateway, token))
                 log_bare.append(_log_model(mlflow_url, None))
+                reg_ours.append(_log_model(gateway, token, "bench-gateway"))
+                reg_bare.append(_log_model(mlflow_url, None, "bench-direct"))
             peak = benchlib.tree_rss_mb(platform.proc.pid)
         finally:
             if "bare_server" in locals():
@@ -174,8 +180,10 @@ def main() -> int:
             platform.stop()
     o, b = benchlib.summary(ours), benchlib.summary(bare)
     lo, lb = benchlib.summary(log_ours), benchlib.summary(log_bare)
+    ro, rb = benchlib.summary(reg_ours), benchlib.summary(reg_bare)
     list_ratio = round(o["p50_s"] / b["p50_s"], 3)
     log_ratio = round(lo["p50_s"] / lb["p50_s"], 3)
+    reg_ratio = round(ro["p50_s"] / rb["p50_s"], 3)
     print(
         f"registry_list p50: platform {o['p50_s']} s, MLflow client {b['p50_s']} s -> "
         f"{list_ratio} (goal <= 1.5); p95 {o['p95_s']} vs {b['p95_s']}"
@@ -184,6 +192,7 @@ def main() -> int:
         f"registry_log_model p50: gateway {lo['p50_s']} s, direct {lb['p50_s']} s -> "
         f"{log_ratio} (goal <= 1.2)"
     )
+    print(f"registry_register p50: gateway {ro['p50_s']} s, direct {rb['p50_s']} s -> {reg_ratio}")
     benchlib.emit(
         {
             "name": "registry",
@@ -197,6 +206,7 @@ def main() -> int:
                 "versions": args.versions,
             },
             "registry_log_model": {"ratio": log_ratio, "ours": lo, "baseline": lb},
+            "registry_register": {"ratio": reg_ratio, "ours": ro, "baseline": rb},
             "goal": {"list_ratio_max": 1.5, "log_model_ratio_max": 1.2},
             "met": list_ratio <= 1.5 and log_ratio <= 1.2,
             "wall_s": round(time.perf_counter() - wall0, 1),

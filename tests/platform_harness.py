@@ -270,6 +270,20 @@ class Platform:
         self.tokens[name] = r.json()["token"]
         return self.tokens[name]
 
+    def promote(self, model: str, version: str, token: str, alias: str = "champion") -> dict:
+        """Ask (as ``token``'s user) for ``model@alias`` → ``version``; the first admin approves.
+
+        Protected aliases move only this way (four eyes): the requester is not the approver.
+        """
+        body = {"model": model, "version": str(version), "alias": alias}
+        request = self.service("POST", "api/promotions", token, json=body)
+        assert request.status_code == 201, request.text
+        approved = self.service(
+            "POST", f"api/promotions/{request.json()['id']}/approve", self.admin_token, json={}
+        )
+        assert approved.status_code == 200, approved.text
+        return approved.json()
+
     def spawn(
         self, user: str, profile: str | None = None, server: str = "", timeout: float = 120
     ) -> requests.Response:

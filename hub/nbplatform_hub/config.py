@@ -140,6 +140,7 @@ def update_services(c: Any, settings: Settings) -> None:
         **common,
         "NBP_MLFLOW_SOCKET": str(settings.mlflow_socket),
         "NBP_PROTECTED_ALIASES": ",".join(settings.protected_aliases),
+        "NBP_PROMOTION_SELF_APPROVAL": "1" if settings.promotion_self_approval else "0",
     }
     c.JupyterHub.services = [
         {

@@ -33,6 +33,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"{name}={raw!r} is not a whole number.") from None
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigurationError(f"{name}={raw!r} is not a yes or no: use 1 or 0.")
+
+
 def _list(env: Mapping[str, str], name: str, default: str) -> list[str]:
     raw = env.get(name, default)
     return [item.strip() for item in raw.split(",") if item.strip()]
@@ -64,6 +73,9 @@ class Settings:
             (a folder under ``NBP_HOME/mlflow`` when unset; ``s3://...`` at scale).
         protected_aliases: ``NBP_PROTECTED_ALIASES``, comma-separated model aliases
             only platform-admins may move (``champion`` by default).
+        promotion_self_approval: ``NBP_PROMOTION_SELF_APPROVAL=1``: whoever asked
+            for a promotion may approve it (one-person teams); off by default, so
+            a second person decides, and no protected alias moves without a request.
         isolation: ``NBP_ISOLATION``: ``auto`` (one system user per platform user
             when the hub runs as root), ``on`` (refuse to start without) or ``off``;
             ``nbplatform up`` resolves ``auto`` to ``on`` or ``off`` for every process
@@ -98,6 +110,7 @@ class Settings:
     mlflow_backend_uri: str | None = None
     mlflow_artifacts: str | None = None
     protected_aliases: list[str] = field(default_factory=lambda: ["champion"])
+    promotion_self_approval: bool = False
     isolation: str = "auto"
     require_isolation: bool = False
     system_user_prefix: str = "jupyter-"
@@ -169,6 +182,7 @@ class Settings:
             mlflow_backend_uri=env.get("NBP_MLFLOW_BACKEND_URI") or None,
             mlflow_artifacts=env.get("NBP_MLFLOW_ARTIFACTS") or None,
             protected_aliases=_list(env, "NBP_PROTECTED_ALIASES", "champion"),
+            promotion_self_approval=_flag(env, "NBP_PROMOTION_SELF_APPROVAL"),
             isolation=isolation,
             require_isolation=require in {"1", "true", "yes"},
             system_user_prefix=check_prefix(

@@ -59,6 +59,7 @@ class RunSpec:
         timeout: Seconds before the run is stopped as ``timed-out``.
         python: Interpreter of the executor.
         token_id: The hub's id of the run's token (the audit log names the run by it).
+        lineage: What it executes (``notebook``, ``git_commit``, ``git_dirty``).
     """
 
     run_id: str
@@ -67,6 +68,7 @@ class RunSpec:
     timeout: float
     python: str = field(default_factory=lambda: sys.executable)
     token_id: str | None = None
+    lineage: dict[str, Any] = field(default_factory=dict)
 
 
 def _kill_tree(pid: int) -> None:

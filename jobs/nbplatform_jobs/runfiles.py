@@ -10,6 +10,7 @@ from typing import Any
 
 from nbplatform.config import mlflow_environment
 from nbplatform.errors import InvalidParameterError
+from nbplatform.lineage import git_state
 from nbplatform_hub.host import SystemUser, ensure_system_user, prepare_workspace, read_as
 
 from .backends import RunSpec
@@ -41,12 +42,34 @@ def _atomic_write_bytes(target: Path, data: bytes) -> None:
     os.replace(tmp, target)
 
 
+def lineage_of(job: dict[str, Any], notebook: Path, user: SystemUser | None) -> dict[str, Any]:
+    """What a first attempt executes: the notebook's path and its repository's state.
+
+    Git runs with the owner's rights when users are isolated.
+
+    Returns:
+        ``{"notebook", "git_commit", "git_dirty"}`` (the last two ``None``
+        outside a git repository).
+    """
+    commit, dirty = git_state(notebook, user)
+    return {"notebook": job["notebook"], "git_commit": commit, "git_dirty": dirty}
+
+
+def _previous_lineage(previous: Path, job: dict[str, Any]) -> dict[str, Any]:
+    try:
+        lineage = json.loads((previous.parent / "run.json").read_text())["lineage"]
+        return {k: lineage.get(k) for k in ("notebook", "git_commit", "git_dirty")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"notebook": job["notebook"], "git_commit": None, "git_dirty": None}
+
+
 def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -> Path:
     """Fill the run folder: ``input.ipynb``, ``parameters.json``, ``run.json``.
 
     A first attempt snapshots the notebook from the workspace now (checking again
-    that it lies inside the workspace); a retry or re-run copies the snapshot of
-    the run it repeats, so it runs exactly the same input.
+    that it lies inside the workspace) and records its lineage (path, git commit,
+    dirty state); a retry or re-run copies the snapshot and the lineage of the run
+    it repeats, so it runs exactly the same input.
 
     Returns:
         The run folder.
@@ -59,8 +82,10 @@ def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -
     previous = settings.run_dir(job["id"], source) / "input.ipynb" if source else None
     if previous is not None and previous.is_file():
         _atomic_copy(previous, run_dir / "input.ipynb")
+        lineage = _previous_lineage(previous, job)
     else:
         notebook = resolve_notebook(settings.home, job["owner"], job["notebook"])
+        lineage = lineage_of(job, notebook, user)
         if user is None:
             _atomic_copy(notebook, run_dir / "input.ipynb")
         else:  # read with the owner's rights: a link swapped in leads nowhere else
@@ -84,6 +109,7 @@ def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -
         "job_id": job["id"],
         "run_id": run["id"],
         "attempt": run["attempt"],
+        "lineage": lineage,
     }
     if user is not None:
         spec["run_as"] = {"name": user.name, "uid": user.uid, "gid": user.gid}
@@ -102,10 +128,23 @@ def owner_account(settings: JobsSettings, owner: str) -> SystemUser | None:
     return user
 
 
+def run_lineage(run_dir: Path) -> dict[str, Any]:
+    """The lineage :func:`snapshot` recorded in ``run.json`` (``{}`` when there is none)."""
+    try:
+        lineage = json.loads((run_dir / "run.json").read_text()).get("lineage")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return lineage if isinstance(lineage, dict) else {}
+
+
 def run_env(
-    job: dict[str, Any], run: dict[str, Any], token: str, platform_url: str
+    job: dict[str, Any],
+    run: dict[str, Any],
+    token: str,
+    platform_url: str,
+    lineage: dict[str, Any] | None = None,
 ) -> dict[str, str]:
-    """The environment of a run: the owner's short-lived token and the ids."""
+    """The environment of a run: the owner's short-lived token, the ids, the lineage."""
     env = {k: v for k, v in os.environ.items() if k.startswith(_PASSED)}
     env.update(
         {
@@ -121,6 +160,11 @@ def run_env(
             **mlflow_environment(platform_url, token),
         }
     )
+    lineage = lineage or {}
+    env["NBP_NOTEBOOK"] = str(lineage.get("notebook") or job["notebook"])
+    if lineage.get("git_commit"):
+        env["NBP_GIT_COMMIT"] = str(lineage["git_commit"])
+        env["NBP_GIT_DIRTY"] = "true" if lineage.get("git_dirty") else "false"
     if profile_gpus(job["profile"]):
         # GPU profiles' runs see the GPUs the platform may use: the hub's GPU
         # allocator does not hand out devices to jobs (yet), so they share them.
@@ -154,10 +198,12 @@ def prepare(
         expires_in=int(job["timeout_seconds"]) + 600,
         note=f"nbplatform job {job['name']} run {run['id']}",
     )
+    lineage = run_lineage(run_dir)
     return RunSpec(
         run_id=run["id"],
         run_dir=str(run_dir),
-        env=run_env(job, run, token, platform_url),
+        env=run_env(job, run, token, platform_url, lineage),
         timeout=float(job["timeout_seconds"]),
         token_id=getattr(token, "id", None),
+        lineage=lineage,
     )

@@ -312,9 +312,15 @@ class Scheduler:
                 spec = prepare(
                     self.settings, job, run, self.hub_api_url, self.service_token, self.platform_url
                 )
-                if spec.token_id:
-                    with self.engine.begin() as conn:
-                        store.update_run(conn, run_id, token_id=spec.token_id)
+                with self.engine.begin() as conn:  # before the run can make a request
+                    store.update_run(
+                        conn,
+                        run_id,
+                        token_id=spec.token_id,
+                        notebook=spec.lineage.get("notebook"),
+                        git_commit=spec.lineage.get("git_commit"),
+                        git_dirty=spec.lineage.get("git_dirty"),
+                    )
                 future = self.backend.submit(spec)
             except Exception as e:  # noqa: BLE001 - never leave a claimed run behind
                 error = e.message if isinstance(e, NbplatformError) else f"{type(e).__name__}: {e}"

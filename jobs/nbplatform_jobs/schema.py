@@ -80,6 +80,12 @@ job_runs = sa.Table(
     sa.Column("token_id", sa.String(64), nullable=True, index=True),
     #: A client's key for its "run now" request: a retry gets this run back.
     sa.Column("idempotency_token", sa.String(64), nullable=True),
+    #: What the run executed (its lineage, written on every MLflow run it starts):
+    #: the notebook relative to the owner's workspace, the commit of the git
+    #: repository holding it and whether that repository had uncommitted changes.
+    sa.Column("notebook", sa.String(1024), nullable=True),
+    sa.Column("git_commit", sa.String(64), nullable=True),
+    sa.Column("git_dirty", sa.Boolean, nullable=True),
     sa.UniqueConstraint("job_id", "scheduled_for", "attempt", name="uq_job_runs_scheduled"),
     sa.UniqueConstraint("job_id", "idempotency_token", name="uq_job_runs_idempotency"),
     sa.Index("ix_job_runs_job_created", "job_id", "created_at"),

@@ -323,6 +323,9 @@ def run_model(run: dict[str, Any], run_dir: Path | None = None) -> dict[str, Any
         "backend": run["backend"],
         "error": run["error"],
         "failed_cell": run["failed_cell"],
+        "notebook": run.get("notebook"),
+        "git_commit": run.get("git_commit"),
+        "git_dirty": run.get("git_dirty"),
         "progress": progress,
         "cancel_requested": bool(run["cancel_requested"]),
     }

@@ -8,6 +8,11 @@ MLflow's own guess of the source (``ipykernel_launcher.py``).
 tells the gateway which server, job and notebook a request comes from, for the
 audit log. Both read only the environment and the file system; neither imports
 anything heavy.
+
+These tags are what a kernel says about itself. The MLflow gateway writes the
+user from the caller's token and, for a job's run, the whole lineage from the
+run the token was minted for, whatever a client sends
+(``nbplatform_hub.service.mlflow_lineage``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 #: Tags set on every run started on the platform.
 TAG_NOTEBOOK = "nbp.notebook"
@@ -25,6 +31,9 @@ TAG_SERVER = "nbp.server"
 TAG_JOB_ID = "nbp.job_id"
 TAG_JOB_RUN_ID = "nbp.job_run_id"
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
+TAG_GIT_DIRTY = "nbp.git_dirty"
+#: Git may read a repository's configuration, never run a program it names.
+_GIT = ["git", "-c", "core.fsmonitor=false", "-c", "core.untrackedCache=false"]
 
 
 def on_platform(env: Mapping[str, str] | None = None) -> bool:
@@ -52,23 +61,67 @@ def notebook_path(env: Mapping[str, str] | None = None) -> str | None:
     return raw
 
 
-def git_commit(start: Path | None = None) -> str | None:
-    """Return the commit of the git repository holding ``start`` (cwd), if any."""
-    folder = (start or Path.cwd()).resolve()
-    if not any((p / ".git").exists() for p in (folder, *folder.parents)):
-        return None
+def _git(folder: Path, *args: str, user: Any = None) -> subprocess.CompletedProcess[str] | None:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(folder),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_OPTIONAL_LOCKS": "0",
+        "GIT_TERMINAL_PROMPT": "0",
+    }
+    extra: dict[str, Any] = {}
+    if user is not None and os.geteuid() != user.uid:
+        extra = {"user": user.uid, "group": user.gid, "extra_groups": []}
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+        return subprocess.run(
+            [*_GIT, *args],
             cwd=folder,
             capture_output=True,
             text=True,
-            timeout=5,
-            check=True,
+            timeout=10,
+            env=env,
+            check=False,
+            **extra,
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+
+
+def git_state(path: Path, user: Any = None) -> tuple[str | None, bool | None]:
+    """Return the commit of the git repository holding ``path`` and whether it is dirty.
+
+    Args:
+        path: A notebook (or a folder) inside the repository.
+        user: A :class:`nbplatform_hub.host.SystemUser` to run git as (the
+            notebook's owner, when the platform isolates users); the caller's
+            own rights when omitted.
+
+    Returns:
+        ``(commit, dirty)``: dirty when tracked files have uncommitted changes or
+        ``path`` itself is not committed; ``(None, None)`` outside a repository
+        (or one without commits, or where git is missing).
+    """
+    folder = path if path.is_dir() else path.parent
+    try:
+        folder = folder.resolve()
+        if not any((p / ".git").exists() for p in (folder, *folder.parents)):
+            return None, None
+    except OSError:
+        return None, None
+    head = _git(folder, "rev-parse", "--verify", "HEAD", user=user)
+    if head is None or head.returncode != 0 or not head.stdout.strip():
+        return None, None
+    status = _git(folder, "status", "--porcelain", "--untracked-files=no", user=user)
+    dirty = status is None or status.returncode != 0 or bool(status.stdout.strip())
+    if not dirty and path.is_file():
+        tracked = _git(folder, "ls-files", "--error-unmatch", "--", path.name, user=user)
+        dirty = tracked is None or tracked.returncode != 0
+    return head.stdout.strip(), dirty
+
+
+def git_commit(start: Path | None = None) -> str | None:
+    """Return the commit of the git repository holding ``start`` (cwd), if any."""
+    return git_state(start or Path.cwd())[0]
 
 
 def lineage_tags(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -79,7 +132,11 @@ def lineage_tags(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
     Returns:
         Tags: notebook (also as ``mlflow.source.name``), user, profile, server,
-        job and job run ids, git commit; only those that are known.
+        job and job run ids, git commit and dirty state; only those that are
+        known. A job's run names its notebook, commit and dirty state in
+        ``NBP_NOTEBOOK``, ``NBP_GIT_COMMIT`` and ``NBP_GIT_DIRTY`` (the platform
+        writes the same on the MLflow run from the run's token whatever the
+        kernel sends).
     """
     env = os.environ if env is None else env
     tags: dict[str, str] = {}
@@ -100,11 +157,16 @@ def lineage_tags(env: Mapping[str, str] | None = None) -> dict[str, str]:
     ):
         if env.get(var):
             tags[tag] = env[var]
-    commit = git_commit(
-        Path(notebook).parent if notebook and Path(notebook).is_absolute() else None
-    )
+    if env.get("NBP_JOB_ID"):
+        commit, dirty = env.get("NBP_GIT_COMMIT") or None, env.get("NBP_GIT_DIRTY") or None
+    else:
+        where = Path(notebook) if notebook and Path(notebook).is_absolute() else Path.cwd()
+        found, is_dirty = git_state(where)
+        commit, dirty = found, (None if is_dirty is None else str(is_dirty).lower())
     if commit:
         tags[TAG_GIT_COMMIT] = commit
+        if dirty in ("true", "false"):
+            tags[TAG_GIT_DIRTY] = dirty
     return tags
 
 

@@ -295,7 +295,15 @@ def list_promotions(
 
 
 def approve_promotion(request_id: int, comment: str | None = None) -> dict[str, Any]:
-    """Approve a request (platform-admins): the alias moves, the former holder is kept."""
+    """Approve a request: the alias moves, the former holder is kept.
+
+    Platform-admins approve requests made by someone else (four eyes; the
+    platform's ``NBP_PROMOTION_SELF_APPROVAL=1`` lifts that for one-person teams).
+
+    Raises:
+        PermissionDeniedError: The caller is no platform-admin, or asked for it.
+        ConflictError: It is decided already, or the alias moved since the request.
+    """
     return PlatformClient().request(
         "POST", f"api/promotions/{int(request_id)}/approve", json={"comment": comment}
     )

@@ -62,7 +62,7 @@ def put_notebook(platform: Any, user: str, token: str, path: str, nb: dict[str, 
 
 def test_models_panel_shows_a_registered_model_and_an_admin_approves_it(platform, page):
     ds, _, ds_token = new_user(platform, "mona", "data-scientist")
-    admin, admin_password, _ = new_user(platform, "ada", "platform-admin")
+    admin, admin_password, admin_token = new_user(platform, "ada", "platform-admin")
     model = unique("panel-churn-")
 
     # A kernel of the data scientist registers a version and asks for champion.
@@ -83,6 +83,10 @@ print(json.dumps({{"version": info.registered_model_version, "request": req["id"
     assert out["status"] == "ok", out
     registered = json.loads(out["stdout"].strip().splitlines()[-1])
     assert registered["version"] == "1"
+    # The admin's own request: four eyes, so the panel does not offer its approval.
+    body = {"model": model, "version": "1", "alias": "staging"}
+    own_request = platform.service("POST", "api/promotions", admin_token, json=body)
+    assert own_request.status_code == 201, own_request.text
 
     platform.spawn(admin, "cpu-small")
     with lab_session(page, platform, admin, ds):
@@ -90,7 +94,7 @@ print(json.dumps({{"version": info.registered_model_version, "request": req["id"
         page.get_by_test_id("nbp-model-search").fill(model)
         item = page.locator(f"[data-testid=nbp-model][data-model='{model}']")
         item.wait_for(state="visible", timeout=30_000)
-        assert item.get_by_test_id("nbp-pending-count").inner_text() == "1 pending"
+        assert item.get_by_test_id("nbp-pending-count").inner_text() == "2 pending"
 
         # Text from the model is text: the markup shows literally, no element is made.
         description = item.get_by_test_id("nbp-model-description")
@@ -100,6 +104,7 @@ print(json.dumps({{"version": info.registered_model_version, "request": req["id"
         version.wait_for(state="visible")
         assert version.get_by_test_id("nbp-version-description").inner_text() == XSS
         assert version.get_by_test_id("nbp-lineage-path").inner_text() == "train.ipynb"
+        assert version.get_by_test_id("nbp-lineage-author").inner_text() == f"by {ds}"
         # Who owns it and who may change it (the admin sees their own MANAGE).
         assert item.get_by_test_id("nbp-model-owner").inner_text() == f"owner {ds}"
         assert ds in item.get_by_test_id("nbp-model-editors").inner_text()
@@ -108,6 +113,14 @@ print(json.dumps({{"version": info.registered_model_version, "request": req["id"
             f"[data-testid=nbp-promotion][data-promotion-id='{registered['request']}']"
         )
         assert "first " + XSS in promotion.get_by_test_id("nbp-promotion-note").inner_text()
+        deciders = promotion.get_by_test_id("nbp-promotion-deciders").inner_text()
+        assert deciders == f"decided by platform admins other than {ds}"
+        own = item.locator(
+            f"[data-testid=nbp-promotion][data-promotion-id='{own_request.json()['id']}']"
+        )
+        assert own.get_by_test_id("nbp-approve").is_disabled()
+        assert "another platform admin" in own.get_by_test_id("nbp-promotion-reason").inner_text()
+        assert own.get_by_test_id("nbp-reject").inner_text() == "Withdraw"
         assert page.locator("[data-testid=nbp-sidebar] img").count() == 0
         mlflow_link = page.get_by_test_id("nbp-mlflow-link")
         assert mlflow_link.get_attribute("href").endswith("/services/platform/mlflow/")
@@ -119,7 +132,7 @@ print(json.dumps({{"version": info.registered_model_version, "request": req["id"
         page.get_by_test_id("nbp-comment").fill("looks good")
         page.locator(".jp-Dialog-button.jp-mod-accept").click()
         promotion.wait_for(state="detached", timeout=30_000)
-        assert item.get_by_test_id("nbp-pending-count").count() == 0
+        assert item.get_by_test_id("nbp-pending-count").inner_text() == "1 pending"
         head = item.get_by_test_id("nbp-model-toggle")
         head.locator("[data-testid=nbp-alias][data-alias=champion]").wait_for(state="visible")
         version.locator("[data-testid=nbp-alias][data-alias=champion]").wait_for(state="visible")

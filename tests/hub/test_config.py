@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from traitlets.config import Config
 
@@ -32,6 +34,18 @@ def test_configure_sets_every_piece(settings):
     assert not any(arg.startswith(("--port", "--host")) for arg in command)
     assert services["platform"]["environment"]["NBP_MLFLOW_SOCKET"] == str(settings.mlflow_socket)
     assert settings.mlflow_socket.parent == settings.home / "run"
+    # Four eyes unless the operator says one person runs the platform.
+    assert services["platform"]["environment"]["NBP_PROMOTION_SELF_APPROVAL"] == "0"
+    alone = Config()
+    configure(alone, dataclasses.replace(settings, promotion_self_approval=True))
+    env = {s["name"]: s for s in alone.JupyterHub.services}["platform"]["environment"]
+    assert env["NBP_PROMOTION_SELF_APPROVAL"] == "1"
+    from nbplatform_hub.service.settings import ServiceSettings
+
+    service = ServiceSettings.from_env(
+        {**env, "JUPYTERHUB_API_URL": "x", "JUPYTERHUB_API_TOKEN": "t"}
+    )
+    assert service.promotion_self_approval is True
 
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert {"viewer", "data-scientist", "platform-admin", "server"} <= set(roles)

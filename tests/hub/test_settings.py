@@ -31,6 +31,7 @@ def test_everything_lives_under_home(tmp_path):
         ({"NBP_AUTHENTICATOR": "ldap"}, "NBP_AUTHENTICATOR"),
         ({"NBP_ADMIN_USERS": " , "}, "NBP_ADMIN_USERS"),
         ({"NBP_ADMIN_TOKEN": "short"}, "NBP_ADMIN_TOKEN"),
+        ({"NBP_PROMOTION_SELF_APPROVAL": "sometimes"}, "NBP_PROMOTION_SELF_APPROVAL"),
     ],
 )
 def test_bad_values_are_named(tmp_path, env, needle):
@@ -50,3 +51,9 @@ def test_password_from_environment_wins(tmp_path):
     s = Settings.from_env({"NBP_HOME": str(tmp_path), "NBP_ADMIN_PASSWORD": "given-pass"})
     assert ensure_admin_password(s) == ("given-pass", False)
     assert not s.admin_password_file.exists()
+
+
+def test_four_eyes_unless_one_person_runs_the_platform(tmp_path):
+    assert Settings.from_env({}, root=tmp_path).promotion_self_approval is False
+    alone = Settings.from_env({"NBP_PROMOTION_SELF_APPROVAL": "1"}, root=tmp_path)
+    assert alone.promotion_self_approval is True

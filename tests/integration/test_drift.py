@@ -168,13 +168,8 @@ def champion(platform, people, tmp_path_factory):
         print(json.dumps({{"version": info.registered_model_version}}))
         """,
     )
-    r = platform.mlflow(  # champion is a protected alias: a platform admin sets it
-        "POST",
-        "registered-models/alias",
-        people["admin"],
-        json={"name": "drift-churn", "alias": "champion", "version": str(trained["version"])},
-    )
-    assert r.status_code == 200, r.text
+    # champion is a protected alias: it moves through an approved promotion request
+    platform.promote("drift-churn", trained["version"], people["ds"])
     return {"data": data, "history": history, "version": trained["version"], "rng": rng}
 
 

@@ -50,14 +50,7 @@ def alice_work(platform, people):
         json={"name": "sec-m", "source": f"runs:/{run_id}/model", "run_id": run_id},
     )
     assert version.status_code == 200, version.text
-    admin = people["admin"]
-    r = platform.mlflow(
-        "POST",
-        "registered-models/alias",
-        admin,
-        json={"name": "sec-m", "alias": "champion", "version": "1"},
-    )
-    assert r.status_code == 200, r.text
+    platform.promote("sec-m", "1", alice)
     return {"experiment": experiment_id, "run": run_id, "artifact": artifact}
 
 
@@ -195,17 +188,18 @@ def test_grants_let_others_in_and_revoking_shuts_them_out(platform, people, alic
 
 def test_runs_are_their_creators_whatever_the_client_claims(platform, people):
     bob = people["bob"]
-    r = platform.mlflow(
+    forged = {"experiment_id": "0", "tags": [{"key": "nbp.user", "value": "sec-alice"}]}
+    r = platform.mlflow("POST", "runs/create", bob, json=forged)
+    assert r.status_code == 403, r.text
+    assert "from your token" in r.json()["message"]
+    r = platform.mlflow(  # what MLflow's client guessed is replaced by what the token says
         "POST",
         "runs/create",
         bob,
         json={
             "experiment_id": "0",
             "user_id": "sec-alice",
-            "tags": [
-                {"key": "mlflow.user", "value": "sec-alice"},
-                {"key": "nbp.user", "value": "sec-alice"},
-            ],
+            "tags": [{"key": "mlflow.user", "value": "sec-alice"}],
         },
     )
     assert r.status_code == 200, r.text

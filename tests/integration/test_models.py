@@ -168,9 +168,17 @@ def test_data_scientist_cannot_move_protected_aliases(platform, tokens):
     assert {e["result"] for e in entries} == {"allowed", "refused"}
     refused = [e for e in entries if e["result"] == "refused"]
     assert refused[0]["resource"].startswith("models-guarded@")
-    # an admin may
+    assert (refused[0]["model"], refused[0]["version"]) == ("models-guarded", "1")
+    assert refused[0]["alias"] in ("champion", "previous-champion")
+    # Four eyes: not even an admin moves champion by a direct call ...
     r = set_alias(platform, tokens["admin"], "models-guarded", "champion", "2")
-    assert r.status_code == 200, r.text
+    assert r.status_code == 403, r.text
+    assert "promotion request" in r.json()["message"]
+    entry = audit(platform, user="admin", action="mlflow:registered-models/alias")[0]
+    assert entry["result"] == "refused" and "four eyes" in entry["detail"]
+    # ... only an approved request does (asked by one person, approved by another).
+    platform.promote("models-guarded", "2", ds)
+    assert aliases(platform, ds, "models-guarded") == {"staging": "1", "champion": "2"}
 
 
 def test_request_approve_rollback_end_to_end(platform, tokens):
@@ -247,6 +255,14 @@ def test_concurrent_approvals_one_wins(platform, tokens):
     assert sorted(codes) == [200, 409]
     winner = ids[codes.index(200)]
     assert aliases(platform, ds, "models-race")["champion"] == ("1" if winner == ids[0] else "2")
+    # The lost race is a conflict in the audit log, naming what it touched.
+    entries = audit(platform, model="models-race", action="promotion:approve")
+    assert sorted(e["result"] for e in entries) == ["allowed", "conflict"]
+    lost = next(e for e in entries if e["result"] == "conflict")
+    loser_version = "2" if winner == ids[0] else "1"
+    assert (lost["status"], lost["version"], lost["alias"]) == (409, loser_version, "champion")
+    created = audit(platform, model="models-race", action="mlflow:model-versions/create")
+    assert sorted(e["version"] for e in created) == ["1", "2"]
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,8 @@ class ServiceContext:
     mlflow_url: str | None = None
     #: Aliases only platform-admins may move (``NBP_PROTECTED_ALIASES``).
     protected_aliases: tuple[str, ...] = ("champion",)
+    #: Whoever asked for a promotion may approve it (``NBP_PROMOTION_SELF_APPROVAL``).
+    self_approval: bool = False
     #: The service's settings (``None`` in tests that build a context by hand).
     settings: ServiceSettings | None = None
     #: What each capability's ``setup`` returned, by capability name.
@@ -132,6 +134,7 @@ def main() -> None:
         mlflow_socket=settings.mlflow_socket,
         mlflow_url=settings.mlflow_url,
         protected_aliases=settings.protected_aliases,
+        self_approval=settings.promotion_self_approval,
         settings=settings,
     )
     capabilities.start(context, installed)

@@ -4,7 +4,11 @@ A row says who (user name and kind, the token's id), when (UTC), what (action,
 method, path, resource, the scope it needed), from where (``origin``: the
 client's address as the proxy saw it, its user agent, the job and run its token
 was minted for, and under ``claimed`` the server and notebook the client says it
-runs in), and the result (``allowed`` or ``refused``, with the HTTP status).
+runs in), and the result with the HTTP status (:func:`result_of`: ``allowed``,
+``refused``, ``conflict`` for a lost race or a stale request, ``failed`` for any
+other error). Entries about a registered model also name the model, version
+and alias they touched (``model``, ``version``, ``alias``), so the log of one
+model is one filter.
 """
 
 from __future__ import annotations
@@ -52,7 +56,13 @@ audit_log = Table(
     Column("token_id", String(64)),
     Column("origin", JSON, nullable=False),
     Column("detail", Text),
+    Column("model", String(512)),
+    Column("version", String(32)),
+    Column("alias", String(255)),
 )
+
+#: What an entry's ``result`` may be.
+RESULTS = ("allowed", "refused", "conflict", "failed")
 
 #: Request headers a platform client sends to say where it runs. They are claims,
 #: kept under ``origin["claimed"]``; the job and run of an entry come from the
@@ -85,6 +95,29 @@ class AuditEntry:
     token_id: str | None = None
     origin: Mapping[str, Any] | None = None
     detail: str | None = None
+    model: str | None = None
+    version: str | None = None
+    alias: str | None = None
+
+
+def result_of(status: int, refused: bool = False) -> str:
+    """The ``result`` of an entry for a response with ``status``.
+
+    Args:
+        status: The HTTP status of the answer.
+        refused: The platform refused before the status said so (a body refused
+            unread, a scope or permission the caller lacks).
+
+    Returns:
+        ``refused`` (401, 403, or ``refused``), ``conflict`` (409: a lost race,
+        a request made against a state that has changed), ``failed`` (any other
+        error) or ``allowed``.
+    """
+    if refused or status in (401, 403):
+        return "refused"
+    if status == 409:
+        return "conflict"
+    return "failed" if status >= 400 else "allowed"
 
 
 def register_token_origin(resolve: Callable[[Connection, str], Mapping[str, Any]]) -> None:
@@ -240,6 +273,9 @@ def record(engine: Engine, entry: AuditEntry) -> None:
                 token_id=entry.token_id,
                 origin=origin,
                 detail=entry.detail[:4000] if entry.detail else None,
+                model=entry.model[:512] if entry.model else None,
+                version=entry.version[:32] if entry.version else None,
+                alias=entry.alias[:255] if entry.alias else None,
             )
         )
 
@@ -271,6 +307,7 @@ def search(
     user: str | None = None,
     action: str | None = None,
     result: str | None = None,
+    model: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     max_results: int = 100,
@@ -282,7 +319,8 @@ def search(
         engine: The platform database.
         user: Only this user's entries.
         action: Only actions starting with this text (``registered-models/alias``).
-        result: ``allowed`` or ``refused``.
+        result: One of :data:`RESULTS`.
+        model: Only entries about this registered model.
         since: Only entries at or after this time.
         until: Only entries before this time.
         max_results: Page size, 1 to 1000.
@@ -296,8 +334,8 @@ def search(
     """
     if not 1 <= max_results <= MAX_RESULTS:
         raise InvalidParameterError(f"max_results must be between 1 and {MAX_RESULTS}.")
-    if result is not None and result not in {"allowed", "refused"}:
-        raise InvalidParameterError("result must be 'allowed' or 'refused'.")
+    if result is not None and result not in RESULTS:
+        raise InvalidParameterError(f"result must be one of {', '.join(RESULTS)}.")
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(max_results + 1)
     if page_token:
         query = query.where(audit_log.c.id < page_number(page_token))
@@ -307,6 +345,8 @@ def search(
         query = query.where(audit_log.c.action.startswith(action, autoescape=True))
     if result:
         query = query.where(audit_log.c.result == result)
+    if model:
+        query = query.where(audit_log.c.model == model)
     if since:
         query = query.where(audit_log.c.ts >= _as_utc(since))
     if until:

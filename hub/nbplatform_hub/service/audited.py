@@ -17,13 +17,17 @@ class AuditedAPIHandler(JSONAPIHandler):
     :attr:`audit_resource` (``churn@champion``) as early as it knows them; until
     it does, the action is ``<resource>:<verb>`` and the resource the path below
     ``api/`` (``jobs/12``), so every entry names what it was about. The entry is
-    written when the response is finished: ``refused`` for 401 and 403 answers
-    and for bodies refused unread (too large), ``allowed`` otherwise (the status
-    tells success from failure).
+    written when the response is finished, its result from the status
+    (:func:`.audit.result_of`: ``refused`` also for bodies refused unread).
+    A verb about a registered model also sets :attr:`audit_model` (and
+    :attr:`audit_version`, :attr:`audit_alias`).
     """
 
     audit_action: str | None = None
     audit_resource: str | None = None
+    audit_model: str | None = None
+    audit_version: str | None = None
+    audit_alias: str | None = None
 
     def default_audit_resource(self) -> str:
         """The request path below ``api/``, decoded (``promotions/3/approve``)."""
@@ -40,7 +44,7 @@ class AuditedAPIHandler(JSONAPIHandler):
         if user is None or self.request.method in ("GET", "HEAD", "OPTIONS"):
             return
         status = self.get_status()
-        refused = status in (401, 403) or self.body_refused is not None
+        refused = self.body_refused is not None
         detail = getattr(self, "audit_detail", None) or self.body_refused
         try:
             audit.record(
@@ -51,8 +55,11 @@ class AuditedAPIHandler(JSONAPIHandler):
                     status,
                     action=self.audit_action or self.default_audit_action(),
                     resource=self.audit_resource or self.default_audit_resource(),
-                    result="refused" if refused else "allowed",
+                    result=audit.result_of(status, refused),
                     detail=detail,
+                    model=self.audit_model,
+                    version=self.audit_version,
+                    alias=self.audit_alias,
                 ),
             )
         except Exception:

@@ -15,7 +15,8 @@ and says:
   by the gateway against :mod:`.mlflow_ownership`);
 * what it creates (the caller becomes its owner);
 * refusals that need no lookup: a client-chosen artifact location, reserved
-  tags (``mlflow.user`` and ``nbp.*`` are the platform's), a model version
+  tags (``mlflow.user`` and ``nbp.*`` are the platform's, and on an existing run
+  ``mlflow.source.*`` too; see :mod:`.mlflow_lineage`), a model version
   source outside MLflow's artifact store, a path that leaves its folder.
 """
 
@@ -31,6 +32,7 @@ from nbplatform.errors import InvalidParameterError, PermissionDeniedError
 
 from ..roles import MODELS_APPROVE, MODELS_READ, MODELS_WRITE
 from .mlflow_endpoints import ApiRequest
+from .mlflow_lineage import RESERVED, RESERVED_ON_RUNS
 from .mlflow_ownership import (
     EDIT,
     EXPERIMENT,
@@ -42,17 +44,6 @@ from .mlflow_ownership import (
 
 READ, WRITE, APPROVE = MODELS_READ, MODELS_WRITE, MODELS_APPROVE
 
-#: Tags only the platform writes (it sets ``mlflow.user`` and ``nbp.user`` itself).
-RESERVED_TAG = re.compile(r"^(?:mlflow\.user|nbp\..*)$")
-#: Lineage tags copied from a run onto each model version registered from it.
-LINEAGE_TAGS = (
-    "nbp.notebook",
-    "nbp.user",
-    "nbp.profile",
-    "nbp.job_id",
-    "nbp.job_run_id",
-    "mlflow.source.git.commit",
-)
 #: ``POST`` endpoints that only read.
 _POST_READS = re.compile(
     r"(?:^|/)(?:search|search-datasets|get-latest-versions|batchGetInfos|metrics|"
@@ -95,6 +86,12 @@ class Decision:
         resource: What it acts on (``model@alias``, ``run:<id>``, an artifact path).
         target: The object whose permission is checked, if any.
         creates: The kind of object the caller will own if MLflow says yes.
+        model: The registered model it touches (for the audit log).
+        version: The model version it touches.
+        alias: The alias it touches.
+        governed: It points a protected alias somewhere: with four eyes on
+            (``NBP_PROMOTION_SELF_APPROVAL`` unset) only an approved promotion
+            request does that, never a direct call.
     """
 
     scope: str
@@ -103,6 +100,10 @@ class Decision:
     resource: str | None = None
     target: Target | None = None
     creates: str | None = None
+    model: str | None = None
+    version: str | None = None
+    alias: str | None = None
+    governed: bool = False
 
 
 def protected_names(aliases: Iterable[str]) -> frozenset[str]:
@@ -144,13 +145,14 @@ def check_path(path: str) -> str:
     return path
 
 
-def _refuse_reserved(tags: Iterable[Any], where: str) -> None:
+def _refuse_reserved(tags: Iterable[Any], where: str, reserved: re.Pattern[str] = RESERVED) -> None:
     for tag in tags:
         key = tag.get("key", "") if isinstance(tag, Mapping) else str(tag)
-        if RESERVED_TAG.match(key):
+        if reserved.match(key):
+            also = ", mlflow.source.*" if reserved is RESERVED_ON_RUNS else ""
             raise PermissionDeniedError(
-                f"The tag {key!r} is reserved: the platform writes mlflow.user and nbp.* "
-                f"{where} itself."
+                f"The tag {key!r} is reserved: the platform writes mlflow.user{also} and "
+                f"nbp.* {where} itself."
             )
 
 
@@ -281,9 +283,9 @@ def _run(level: int, action: str, tags: str | None = None) -> Any:
     def rule(p: dict[str, Any], _protected: frozenset[str], _path: dict[str, str]) -> Decision:
         run = str(p.get("run_id") or p.get("run_uuid") or "")
         if tags == "one":
-            _refuse_reserved([p], "on runs")
+            _refuse_reserved([p], "on runs", RESERVED_ON_RUNS)
         elif tags == "batch":
-            _refuse_reserved(p.get("tags", []), "on runs")
+            _refuse_reserved(p.get("tags", []), "on runs", RESERVED_ON_RUNS)
         return Decision(WRITE, action, True, f"run:{run}", Target(RUN, run, level))
 
     return rule
@@ -315,9 +317,14 @@ def _logged_model(level: int, action: str, tags: bool = False) -> Any:
 
 def _create_registered_model(p: dict[str, Any], *_: Any) -> Decision:
     _refuse_reserved(p.get("tags", []), "on registered models")
+    name = p.get("name")
     return Decision(
-        WRITE, "registered-models/create", True, p.get("name"), creates=REGISTERED_MODEL
+        WRITE, "registered-models/create", True, name, creates=REGISTERED_MODEL, model=name
     )
+
+
+def _version_of(p: dict[str, Any]) -> str | None:
+    return str(p["version"]) if p.get("version") not in (None, "") else None
 
 
 def _registered_model(level: int, action: str, tags: bool = False) -> Any:
@@ -326,7 +333,15 @@ def _registered_model(level: int, action: str, tags: bool = False) -> Any:
         if tags:
             _refuse_reserved([p], "on registered models and versions")
         resource = f"{name}/{p['version']}" if "version" in p else name
-        return Decision(WRITE, action, True, resource, Target(REGISTERED_MODEL, name, level))
+        return Decision(
+            WRITE,
+            action,
+            True,
+            resource,
+            Target(REGISTERED_MODEL, name, level),
+            model=name,
+            version=_version_of(p),
+        )
 
     return rule
 
@@ -335,7 +350,7 @@ def _admin(action: str) -> Any:
     def rule(p: dict[str, Any], _protected: frozenset[str], _path: dict[str, str]) -> Decision:
         name = p.get("name")
         resource = f"{name}/{p['version']}" if name and "version" in p else name
-        return Decision(APPROVE, action, True, resource)
+        return Decision(APPROVE, action, True, resource, model=name, version=_version_of(p))
 
     return rule
 
@@ -344,10 +359,13 @@ def _alias(verb: str) -> Any:
     def rule(p: dict[str, Any], protected: frozenset[str], _path: dict[str, str]) -> Decision:
         name, alias = str(p.get("name", "")), str(p.get("alias", ""))
         action = f"registered-models/alias/{verb}"
+        names = {"model": name, "alias": alias, "version": _version_of(p)}
         if alias in protected:
-            return Decision(APPROVE, action, True, f"{name}@{alias}")
+            return Decision(
+                APPROVE, action, True, f"{name}@{alias}", governed=verb == "set", **names
+            )
         return Decision(
-            WRITE, action, True, f"{name}@{alias}", Target(REGISTERED_MODEL, name, EDIT)
+            WRITE, action, True, f"{name}@{alias}", Target(REGISTERED_MODEL, name, EDIT), **names
         )
 
     return rule
@@ -370,7 +388,12 @@ def _create_model_version(p: dict[str, Any], *_: Any) -> Decision:
     _refuse_reserved(p.get("tags", []), "on model versions")
     name = str(p.get("name", ""))
     return Decision(
-        WRITE, "model-versions/create", True, name, Target(REGISTERED_MODEL, name, EDIT)
+        WRITE,
+        "model-versions/create",
+        True,
+        name,
+        Target(REGISTERED_MODEL, name, EDIT),
+        model=name,
     )
 
 

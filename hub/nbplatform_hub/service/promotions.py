@@ -7,6 +7,10 @@ so it works the same on SQLite and PostgreSQL, across processes), and each
 request remembers the version the alias pointed to when it was made
 (``base_version``): two requests made against the same state conflict, so of two
 approvals, concurrent or not, the first wins and the second gets 409.
+
+Four eyes: unless ``NBP_PROMOTION_SELF_APPROVAL=1``, nobody (platform-admins
+included) approves a request they made; :func:`decision_rights` tells a caller
+what they may do with a request and who else may.
 """
 
 from __future__ import annotations
@@ -29,7 +33,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from nbplatform.errors import ConflictError, InvalidParameterError, NotFoundError
+from nbplatform.errors import (
+    ConflictError,
+    InvalidParameterError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 
 from .audit import MAX_ID, metadata, page_number
 from .mlflow_rest import MlflowRest
@@ -227,6 +236,44 @@ async def move_alias(mlflow: MlflowRest, model: str, alias: str, version: str) -
     return former
 
 
+def decision_rights(
+    promotion: dict[str, Any], user: str, can_approve: bool, self_approval: bool
+) -> dict[str, Any]:
+    """What ``user`` may do with ``promotion``, and who decides it.
+
+    Args:
+        promotion: A request as :func:`get` returns it.
+        user: The caller.
+        can_approve: Whether the caller holds ``models:approve``.
+        self_approval: ``NBP_PROMOTION_SELF_APPROVAL``.
+
+    Returns:
+        ``{"may_approve", "may_reject", "reason", "deciders"}``: ``reason`` says
+        why the caller may not approve (``None`` when they may), ``deciders``
+        who may decide, in words (``platform admins other than alice``).
+    """
+    requester = promotion["requested_by"]
+    deciders = "platform admins" if self_approval else f"platform admins other than {requester}"
+    pending = promotion["state"] == "pending"
+    reason = None
+    if not pending:
+        reason = f"The request is {promotion['state']}."
+    elif not can_approve:
+        reason = f"Only {deciders} decide promotions."
+    elif requester == user and not self_approval:
+        reason = (
+            "You asked for this promotion: another platform admin approves it "
+            "(four eyes; NBP_PROMOTION_SELF_APPROVAL=1 turns this off for one-person teams)."
+        )
+    return {
+        "may_approve": reason is None,
+        # rejecting one's own request withdraws it
+        "may_reject": pending and can_approve,
+        "reason": reason,
+        "deciders": deciders,
+    }
+
+
 async def decide(
     engine: Engine,
     mlflow: MlflowRest,
@@ -235,15 +282,32 @@ async def decide(
     approve: bool,
     comment: str | None,
     user: str,
+    self_approval: bool = False,
 ) -> dict[str, Any]:
     """Approve (move the alias) or reject a pending request.
 
+    Args:
+        engine: The platform database.
+        mlflow: The MLflow server.
+        promotion_id: The request.
+        approve: Approve (else reject).
+        comment: Kept with the decision.
+        user: The deciding platform admin.
+        self_approval: Whether a requester may approve their own request.
+
     Raises:
         NotFoundError: No such request.
+        PermissionDeniedError: ``user`` asked for it and self-approval is off.
         ConflictError: It is decided already, another change of the alias is in
             progress, or the alias moved since the request was made.
     """
     promotion = get(engine, promotion_id)
+    if approve and not self_approval and promotion["requested_by"] == user:
+        raise PermissionDeniedError(
+            f"{user} asked for promotion request {promotion_id} and may not approve it: "
+            "another platform admin must (four eyes). Set NBP_PROMOTION_SELF_APPROVAL=1 "
+            "where one person runs the platform alone."
+        )
     now = datetime.now(UTC)
     if not approve:
         if not _set_state(

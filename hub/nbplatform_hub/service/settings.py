@@ -33,6 +33,9 @@ class ServiceSettings:
         mlflow_url: ``NBP_MLFLOW_URL``: or its address, where it runs elsewhere.
         protected_aliases: ``NBP_PROTECTED_ALIASES``: aliases only platform-admins
             may move (default ``champion``).
+        promotion_self_approval: ``NBP_PROMOTION_SELF_APPROVAL=1``: a requester
+            may approve their own promotion, and platform-admins may move
+            protected aliases directly (one-person teams).
     """
 
     home: Path
@@ -45,6 +48,7 @@ class ServiceSettings:
     mlflow_socket: str | None = None
     mlflow_url: str | None = None
     protected_aliases: tuple[str, ...] = ("champion",)
+    promotion_self_approval: bool = False
 
     @property
     def url(self) -> str:
@@ -69,4 +73,6 @@ class ServiceSettings:
             mlflow_socket=env.get("NBP_MLFLOW_SOCKET") or None,
             mlflow_url=env.get("NBP_MLFLOW_URL") or None,
             protected_aliases=tuple(a.strip() for a in aliases.split(",") if a.strip()),
+            promotion_self_approval=env.get("NBP_PROMOTION_SELF_APPROVAL", "0").strip().lower()
+            in ("1", "true", "yes", "on"),
         )

@@ -13,7 +13,7 @@ from nbplatform_hub import host
 from nbplatform_hub.host import AuditedAPIHandler, page_size, page_token
 
 from .. import store
-from ..schema import job_runs
+from ..schema import job_runs, jobs
 from ..settings import JobsSettings
 
 READ, WRITE, ADMIN = host.JOBS_READ, host.JOBS_WRITE, host.JOBS_ADMIN
@@ -29,12 +29,31 @@ def run_of_token(conn: Connection, token_id: str) -> Mapping[str, Any]:
 
     Registered with :func:`nbplatform_hub.host.register_token_origin`, so
     an audit entry's ``job_id`` and ``run_id`` come from the token, not from
-    headers a client sets.
+    headers a client sets, and the MLflow gateway writes the run's lineage
+    (``notebook``, ``git_commit``, ``git_dirty``, ``profile``) on every MLflow
+    run the job's run starts.
     """
     row = conn.execute(
-        sa.select(job_runs.c.id, job_runs.c.job_id).where(job_runs.c.token_id == token_id)
+        sa.select(
+            job_runs.c.id,
+            job_runs.c.job_id,
+            job_runs.c.notebook,
+            job_runs.c.git_commit,
+            job_runs.c.git_dirty,
+            jobs.c.profile,
+        )
+        .join(jobs, jobs.c.id == job_runs.c.job_id)
+        .where(job_runs.c.token_id == token_id)
     ).first()
-    return {"job_id": row.job_id, "run_id": row.id} if row else {}
+    if row is None:
+        return {}
+    origin = {"job_id": row.job_id, "run_id": row.id, "profile": row.profile}
+    if row.notebook:
+        origin["notebook"] = row.notebook
+    if row.git_commit:
+        origin["git_commit"] = row.git_commit
+        origin["git_dirty"] = bool(row.git_dirty)
+    return origin
 
 
 #: A job or run id in a route (16 hex digits today; longer ones match no route: 404).

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from jobs_helpers import add_job, add_run
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
+from nbplatform.errors import InvalidParameterError
 from nbplatform_hub.service import audit
 from nbplatform_hub.service.base import (
     MAX_BODY_BYTES,
@@ -176,3 +177,47 @@ def test_job_and_run_of_an_entry_come_from_the_runs_token(tmp_path):
         )
         entry = audit.search(engine, max_results=1)["entries"][0]
         assert (entry["origin"].get("job_id"), entry["origin"].get("run_id")) == expected
+
+
+@pytest.mark.parametrize(
+    "status,refused,result",
+    [
+        (200, False, "allowed"),
+        (201, False, "allowed"),
+        (403, False, "refused"),
+        (401, False, "refused"),
+        (413, True, "refused"),
+        (409, False, "conflict"),
+        (400, False, "failed"),
+        (404, False, "failed"),
+        (502, False, "failed"),
+    ],
+)
+def test_an_entrys_result_says_what_happened(status, refused, result):
+    assert audit.result_of(status, refused) == result
+
+
+def test_entries_name_the_model_they_touched_and_filter_by_it(engine):
+    for model in ("churn", "fraud", None):
+        audit.record(
+            engine,
+            audit.AuditEntry(
+                user="ann",
+                kind="user",
+                action="promotion:approve",
+                method="POST",
+                path="/p",
+                result="conflict",
+                status=409,
+                model=model,
+                version="3" if model else None,
+                alias="champion" if model else None,
+            ),
+        )
+    found = audit.search(engine, model="churn")["entries"]
+    assert [(e["model"], e["version"], e["alias"], e["result"]) for e in found] == [
+        ("churn", "3", "champion", "conflict")
+    ]
+    assert len(audit.search(engine, result="conflict")["entries"]) == 3
+    with pytest.raises(InvalidParameterError, match="conflict"):
+        audit.search(engine, result="maybe")

@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { errorMessage } from '../common/api';
 import { SmallButton, usePlatform } from '../common/common';
+import { IProvenance } from './modelsApi';
 
 /**
  * The MLflow UI through the hub's authenticated gateway, or null when this
@@ -84,6 +85,45 @@ export function NotebookLineage(props: {
           title={`Open ${path}`}
           onClick={() => void open()}
         />
+      )}
+    </div>
+  );
+}
+
+/**
+ * Who made a version and from what: author, commit, job run, who registered it.
+ */
+export function Provenance(props: {
+  provenance: IProvenance;
+}): JSX.Element | null {
+  const { author, commit, jobRun, registeredBy } = props.provenance;
+  if (!author && !commit && !jobRun && !registeredBy) {
+    return null;
+  }
+  return (
+    <div className="nbp-Muted nbp-Provenance" data-testid="nbp-provenance">
+      {author && <span data-testid="nbp-lineage-author">by {author}</span>}
+      {commit && (
+        <span data-testid="nbp-lineage-commit" title={commit.full}>
+          {' · commit '}
+          <code>{commit.short}</code>
+          {commit.dirty ? ' (uncommitted changes)' : ''}
+        </span>
+      )}
+      {jobRun && (
+        <span
+          data-testid="nbp-lineage-job-run"
+          title={`job ${jobRun.job}, run ${jobRun.run}`}
+        >
+          {' · job run '}
+          <code>{jobRun.run.slice(0, 8)}</code>
+        </span>
+      )}
+      {registeredBy && registeredBy !== author && (
+        <span data-testid="nbp-lineage-registered-by">
+          {' · registered by '}
+          {registeredBy}
+        </span>
       )}
     </div>
   );

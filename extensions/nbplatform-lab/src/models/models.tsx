@@ -11,7 +11,7 @@ import { ListItem, PagedList } from '../common/ListItem';
 import { Section } from '../common/sections';
 import { IPage } from '../common/usePagedResource';
 import { pageOf, usePanelResource } from '../common/usePanelResource';
-import { MlflowLink, NotebookLineage } from './lineage';
+import { MlflowLink, NotebookLineage, Provenance } from './lineage';
 import {
   CAN_APPROVE,
   editorsLine,
@@ -23,6 +23,7 @@ import {
   IRegisteredModel,
   listPromotions,
   searchModels,
+  provenanceOf,
   TAG_NOTEBOOK,
   TAG_USER,
   tagValue,
@@ -301,6 +302,7 @@ function VersionItem(props: {
           owner={tagValue(version.tags, TAG_USER)}
         />
       )}
+      <Provenance provenance={provenanceOf(version.tags)} />
       {version.run_id && (
         <div className="nbp-Muted" data-testid="nbp-run-id">
           run {version.run_id.slice(0, 8)}

@@ -114,6 +114,21 @@ export interface IPromotion {
   decided_by?: string | null;
   decided_at?: string | null;
   comment?: string | null;
+  /** What the signed-in user may do with the request, and who decides it. */
+  rights?: IPromotionRights;
+}
+
+/**
+ * Four eyes: unless the platform allows self-approval, nobody approves a
+ * request they made.
+ */
+export interface IPromotionRights {
+  may_approve: boolean;
+  may_reject: boolean;
+  /** Why the user may not approve (null when they may). */
+  reason: string | null;
+  /** Who decides, in words ("platform admins other than alice"). */
+  deciders: string;
 }
 
 export interface IPromotionList {
@@ -125,6 +140,43 @@ export interface IPromotionList {
 export const TAG_NOTEBOOK = 'nbp.notebook';
 export const TAG_USER = 'nbp.user';
 export const TAG_JOB_ID = 'nbp.job_id';
+export const TAG_JOB_RUN_ID = 'nbp.job_run_id';
+export const TAG_GIT_COMMIT = 'mlflow.source.git.commit';
+export const TAG_GIT_DIRTY = 'nbp.git_dirty';
+export const TAG_REGISTERED_BY = 'nbp.registered_by';
+
+/** What a version's lineage tags say, in the words the panel shows. */
+export interface IProvenance {
+  /** Who made the run (`nbp.user`). */
+  author?: string;
+  /** The commit, shortened, and whether the repository had changes. */
+  commit?: { short: string; full: string; dirty: boolean };
+  /** The job run that made it. */
+  jobRun?: { job: string; run: string };
+  /** Who registered the version. */
+  registeredBy?: string;
+}
+
+/**
+ * Read a version's provenance from its tags.
+ */
+export function provenanceOf(tags: ITag[] | undefined): IProvenance {
+  const commit = tagValue(tags, TAG_GIT_COMMIT);
+  const job = tagValue(tags, TAG_JOB_ID);
+  const run = tagValue(tags, TAG_JOB_RUN_ID);
+  return {
+    author: tagValue(tags, TAG_USER),
+    commit: commit
+      ? {
+          short: commit.slice(0, 7),
+          full: commit,
+          dirty: tagValue(tags, TAG_GIT_DIRTY) === 'true'
+        }
+      : undefined,
+    jobRun: job && run ? { job, run } : undefined,
+    registeredBy: tagValue(tags, TAG_REGISTERED_BY)
+  };
+}
 
 /**
  * The MLflow filter that finds models whose name contains `text`.

@@ -52,6 +52,12 @@ function PromotionItem(props: {
 }): JSX.Element {
   const { promotion, onDecided } = props;
   const canApprove = useCanApprove();
+  const me = usePlatform().me;
+  const rights = promotion.rights;
+  const pending = promotion.state === 'pending';
+  const mayApprove = rights ? rights.may_approve : canApprove && pending;
+  const mayReject = rights ? rights.may_reject : canApprove && pending;
+  const own = !!me && me.name === promotion.requested_by;
   const [busy, setBusy] = React.useState(false);
 
   const decide = async (
@@ -96,23 +102,42 @@ function PromotionItem(props: {
       <div className="nbp-Muted">
         asked by {promotion.requested_by}, {formatTime(promotion.requested_at)}
       </div>
+      {rights && pending && (
+        <div className="nbp-Muted" data-testid="nbp-promotion-deciders">
+          decided by {rights.deciders}
+        </div>
+      )}
       {promotion.note && (
         <div className="nbp-Note" data-testid="nbp-promotion-note">
           {promotion.note}
         </div>
       )}
-      {canApprove && promotion.state === 'pending' && (
+      {canApprove && pending && (
         <div className="nbp-Actions">
-          {VERDICTS.map(({ verdict, label, kind }) => (
-            <SmallButton
-              key={verdict}
-              label={label}
-              kind={kind}
-              testId={`nbp-${verdict}`}
-              disabled={busy}
-              onClick={() => void decide(verdict, label)}
-            />
-          ))}
+          {VERDICTS.map(({ verdict, label, kind }) => {
+            const allowed = verdict === 'approve' ? mayApprove : mayReject;
+            const shown = verdict === 'reject' && own ? 'Withdraw' : label;
+            return (
+              <SmallButton
+                key={verdict}
+                label={shown}
+                kind={kind}
+                testId={`nbp-${verdict}`}
+                disabled={busy || !allowed}
+                title={
+                  !allowed && verdict === 'approve'
+                    ? (rights?.reason ?? undefined)
+                    : undefined
+                }
+                onClick={() => void decide(verdict, shown)}
+              />
+            );
+          })}
+        </div>
+      )}
+      {canApprove && pending && rights?.reason && (
+        <div className="nbp-Muted" data-testid="nbp-promotion-reason">
+          {rights.reason}
         </div>
       )}
     </li>

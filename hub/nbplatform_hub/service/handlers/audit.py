@@ -27,7 +27,7 @@ class AuditHandler(JSONAPIHandler):
     """List audit entries, newest first."""
 
     async def get(self) -> None:
-        """Filters: ``user``, ``action`` (prefix), ``result``, ``since``, ``until``.
+        """Filters: ``user``, ``action`` (prefix), ``result``, ``model``, ``since``, ``until``.
 
         Paginated with ``max_results`` (default 100) and ``page_token``.
         """
@@ -39,6 +39,7 @@ class AuditHandler(JSONAPIHandler):
                 user=arg("user", None),
                 action=arg("action", None),
                 result=arg("result", None),
+                model=arg("model", None),
                 since=_time(arg("since", None), "since"),
                 until=_time(arg("until", None), "until"),
                 max_results=page_size(self),

@@ -9,9 +9,12 @@ decided on exactly what MLflow will act on:
 3. the scope and the caller's permission on the object it changes are checked
    (:mod:`..mlflow_rules`, :mod:`..mlflow_ownership`);
 4. the *canonical* path, query and body are forwarded, never the client's bytes;
-   the platform writes ``mlflow.user`` and ``nbp.user`` on new runs itself;
-5. objects created become their creator's; new model versions get their run's
-   lineage tags; every write, allowed or refused, is audited.
+   the platform writes the lineage of new runs and model versions itself
+   (:mod:`..mlflow_lineage`: who from the token, a job's run from the run its
+   token was minted for, a version's from its run);
+5. objects created become their creator's; with four eyes on, a protected
+   alias moves only through an approved promotion request; every write,
+   allowed or refused, is audited with the model, version and alias it touched.
 
 Artifact uploads and downloads stream both ways (request chunks through a
 bounded queue to the upstream ``body_producer``, response chunks flushed as they
@@ -41,7 +44,7 @@ from nbplatform.errors import (
     UnavailableError,
 )
 
-from .. import audit, mlflow_endpoints, mlflow_ownership
+from .. import audit, mlflow_endpoints, mlflow_lineage, mlflow_ownership
 from ..base import APIHandler
 from ..mlflow_endpoints import ApiRequest
 from ..mlflow_ownership import (
@@ -54,7 +57,6 @@ from ..mlflow_ownership import (
 )
 from ..mlflow_rules import (
     APPROVE,
-    LINEAGE_TAGS,
     WRITE,
     Decision,
     Target,
@@ -106,6 +108,7 @@ class MlflowGatewayHandler(APIHandler):
     _decoded: str = ""
     _deferred: NbplatformError | None = None
     _discarded = 0
+    _created_version: str | None = None
 
     # Identification, parsing, the first checks ---------------------------------------
     async def prepare(self) -> None:  # noqa: D102
@@ -187,7 +190,8 @@ class MlflowGatewayHandler(APIHandler):
         if self.request.method in ("GET", "HEAD", "OPTIONS") and self.decision is None:
             return
         if self.decision is None or not self.decision.write:
-            self.decision = Decision(WRITE, "refused", True, self._decoded[:512] or None)
+            action = self.api.endpoint.name if self.api is not None else "refused"
+            self.decision = Decision(WRITE, action, True, self._decoded[:512] or None)
         self.refused = error.message
 
     # Request body ------------------------------------------------------------------
@@ -248,7 +252,7 @@ class MlflowGatewayHandler(APIHandler):
             mlflow_endpoints.parse(api, self.request.query, body)
             decision = classify(api, self.protected)
             await self._decide(decision)
-            self._rewrite(api, decision)
+            await self._rewrite(api, decision)
             query, canonical = mlflow_endpoints.canonical(api)
             response = await self._forward(body=canonical, query=query, buffered=True)
             await self._after(api, decision, response)
@@ -327,6 +331,13 @@ class MlflowGatewayHandler(APIHandler):
                 f"{self.user['name']} may not {self.request.method} {what}: the token lacks "
                 f"{decision.scope}; {hint}"
             )
+        if decision.governed and not self.context.self_approval:
+            raise PermissionDeniedError(
+                f"{decision.resource} is a protected alias: it moves when a promotion request "
+                "(POST api/promotions) is approved by someone other than its requester, not "
+                "by a direct call (four eyes). Set NBP_PROMOTION_SELF_APPROVAL=1 where one "
+                "person runs the platform alone."
+            )
         if decision.target is not None:
             await self._check_permission(decision.target)
 
@@ -371,18 +382,42 @@ class MlflowGatewayHandler(APIHandler):
             raise NotFoundError(f"No {kind.replace('_', ' ')} {key!r} exists.") from None
 
     # What the platform writes itself ----------------------------------------------------
-    def _rewrite(self, api: ApiRequest, decision: Decision) -> None:
+    async def _rewrite(self, api: ApiRequest, decision: Decision) -> None:
+        name = self.user["name"]
         if decision.creates in (RUN, LOGGED_MODEL):
-            name = self.user["name"]
-            tags = [
-                t
-                for t in api.params.get("tags", [])
-                if t.get("key") not in ("mlflow.user", "nbp.user")
-            ]
-            tags += [{"key": "mlflow.user", "value": name}, {"key": "nbp.user", "value": name}]
-            api.params["tags"] = tags
+            origin = mlflow_lineage.Origin.of(
+                name,
+                audit.token_origin(self.context.engine, self.user.get("token_id")),
+                self.context.home / "users" / name,
+            )
+            api.params["tags"] = mlflow_lineage.creation_tags(api.params.get("tags", []), origin)
             if decision.creates == RUN:
                 api.params["user_id"] = name
+        elif decision.action == "model-versions/create":
+            run_tags = await self._run_tags(api.params)
+            api.params["tags"] = mlflow_lineage.version_tags(
+                api.params.get("tags", []), run_tags, name
+            )
+
+    async def _run_tags(self, params: dict[str, Any]) -> dict[str, str]:
+        """The tags of the run a new model version is made from (``{}`` when none)."""
+        mlflow, source = self.context.mlflow, str(params.get("source", ""))
+        run_id = mlflow_lineage.run_of_source(source, params.get("run_id"))
+        try:
+            model = params.get("model_id") or (
+                source.removeprefix("models:/").split("/", 1)[0]
+                if source.startswith("models:/m-")
+                else None
+            )
+            if run_id is None and model:
+                answer = await mlflow.call("GET", f"logged-models/{quote(str(model), safe='')}")
+                run_id = answer["model"]["info"].get("source_run_id") or None
+            if run_id is None:
+                return {}
+            run = (await mlflow.call("GET", "runs/get", {"run_id": run_id}))["run"]
+        except (NotFoundError, InvalidParameterError, KeyError, TypeError):
+            return {}  # MLflow answers the create itself
+        return {t["key"]: t["value"] for t in run.get("data", {}).get("tags", [])}
 
     async def _after(self, api: ApiRequest, decision: Decision, response: Any) -> None:
         if response.code != 200:
@@ -416,33 +451,9 @@ class MlflowGatewayHandler(APIHandler):
                     engine, REGISTERED_MODEL, api.params["name"], api.params["new_name"]
                 )
             elif decision.action == "model-versions/create":
-                await self._copy_lineage(answer["model_version"])
+                self._created_version = str(answer["model_version"]["version"])
         except (KeyError, TypeError):
             app_log.warning("unexpected MLflow answer to %s", decision.action)
-
-    async def _copy_lineage(self, version: dict[str, Any]) -> None:
-        """Copy the run's lineage tags onto a new model version (whatever client made it)."""
-        run_id = version.get("run_id")
-        if not run_id:
-            return
-        mlflow = self.context.mlflow
-        try:
-            run = (await mlflow.call("GET", "runs/get", {"run_id": run_id}))["run"]
-            tags = {t["key"]: t["value"] for t in run.get("data", {}).get("tags", [])}
-            for key in LINEAGE_TAGS:
-                if key in tags:
-                    await mlflow.call(
-                        "POST",
-                        "model-versions/set-tag",
-                        {
-                            "name": version["name"],
-                            "version": str(version["version"]),
-                            "key": key,
-                            "value": tags[key],
-                        },
-                    )
-        except NbplatformError as e:
-            app_log.warning("could not copy lineage onto %s: %s", version.get("name"), e)
 
     # Forwarding -------------------------------------------------------------------
     async def _forward(
@@ -588,8 +599,11 @@ class MlflowGatewayHandler(APIHandler):
                     action=f"mlflow:{decision.action}",
                     resource=(decision.resource or decision.action)[:1024],
                     scope=decision.scope,
-                    result="refused" if refused else "allowed",
+                    result=audit.result_of(status, bool(refused)),
                     detail=refused,
+                    model=decision.model,
+                    version=decision.version or self._created_version,
+                    alias=decision.alias,
                 ),
             )
         except Exception:  # the response is gone; never hide it behind an audit failure

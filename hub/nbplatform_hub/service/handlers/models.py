@@ -101,12 +101,15 @@ class RollbackHandler(AuditedAPIHandler):
         """Swap ``alias`` (``champion``) and ``previous-<alias>``."""
         self.audit_action = "model:rollback"
         self.audit_resource = f"{name}@?"
+        self.audit_model = name
         self.require_scope(APPROVE)
         body = self.json_body(Rollback)
         self.audit_resource = f"{name}@{body.alias}"
+        self.audit_alias = body.alias
         result = await promotions.rollback(
             self.context.engine, self.context.mlflow, name, body.alias, self.user["name"]
         )
+        self.audit_version = result.get("version")
         self.write_json(result)
 
 

@@ -84,6 +84,8 @@ class PermissionsHandler(AuditedAPIHandler):
 
     def _target(self, kind: str, key: str) -> tuple[str, str]:
         self.audit_resource = f"{kind}/{key}"[:1024]
+        if _KINDS[kind] == REGISTERED_MODEL:
+            self.audit_model = key
         return _KINDS[kind], key
 
     async def _exists(self, kind: str, key: str) -> None:

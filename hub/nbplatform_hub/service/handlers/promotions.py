@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from nbplatform.errors import NotFoundError
@@ -44,21 +46,41 @@ def promotion_number(raw: str) -> int:
     return int(raw)
 
 
-class PromotionsHandler(AuditedAPIHandler):
+class PromotionAPIHandler(AuditedAPIHandler):
+    """Base of the promotion handlers: each request answered says what the caller may do."""
+
+    def with_rights(self, promotion: dict[str, Any]) -> dict[str, Any]:
+        """``promotion`` with ``rights`` (:func:`..promotions.decision_rights`) for the caller."""
+        rights = promotions.decision_rights(
+            promotion,
+            self.user["name"],
+            APPROVE in self.user.get("scopes", []),
+            self.context.self_approval,
+        )
+        return {**promotion, "rights": rights}
+
+    def audit_promotion(self, promotion: dict[str, Any]) -> None:
+        """Name the model, version and alias of ``promotion`` in the audit entry."""
+        self.audit_model = promotion["model"]
+        self.audit_version = promotion["version"]
+        self.audit_alias = promotion["alias"]
+
+
+class PromotionsHandler(PromotionAPIHandler):
     """List or create promotion requests."""
 
     async def get(self) -> None:
         """List requests, newest first; filter by ``state`` and ``model``, paginated."""
         self.require_scope(READ)
-        self.write_json(
-            promotions.search(
-                self.context.engine,
-                state=self.get_query_argument("state", None),
-                model=self.get_query_argument("model", None),
-                max_results=page_size(self),
-                page_token=self.get_query_argument("page_token", None),
-            )
+        found = promotions.search(
+            self.context.engine,
+            state=self.get_query_argument("state", None),
+            model=self.get_query_argument("model", None),
+            max_results=page_size(self),
+            page_token=self.get_query_argument("page_token", None),
         )
+        found["promotions"] = [self.with_rights(p) for p in found["promotions"]]
+        self.write_json(found)
 
     async def post(self) -> None:
         """Ask for ``model`` version ``version`` to get ``alias`` (``champion``)."""
@@ -66,6 +88,7 @@ class PromotionsHandler(AuditedAPIHandler):
         self.require_scope(WRITE)
         body = self.json_body(PromotionRequest)
         self.audit_resource = f"{body.model}@{body.alias}->{body.version}"
+        self.audit_promotion(body.model_dump())
         created = await promotions.request(
             self.context.engine,
             self.context.mlflow,
@@ -75,19 +98,20 @@ class PromotionsHandler(AuditedAPIHandler):
             note=body.note,
             user=self.user["name"],
         )
-        self.write_json(created, status=201)
+        self.write_json(self.with_rights(created), status=201)
 
 
-class PromotionHandler(AuditedAPIHandler):
+class PromotionHandler(PromotionAPIHandler):
     """One promotion request."""
 
     async def get(self, promotion_id: str) -> None:
         """Return the request."""
         self.require_scope(READ)
-        self.write_json(promotions.get(self.context.engine, promotion_number(promotion_id)))
+        found = promotions.get(self.context.engine, promotion_number(promotion_id))
+        self.write_json(self.with_rights(found))
 
 
-class PromotionDecisionHandler(AuditedAPIHandler):
+class PromotionDecisionHandler(PromotionAPIHandler):
     """Approve or reject a pending request (platform-admins)."""
 
     verdict = "approve"
@@ -105,6 +129,7 @@ class PromotionDecisionHandler(AuditedAPIHandler):
             f"promotion/{promotion_id} {promotion['model']}@{promotion['alias']}"
             f"->{promotion['version']}"
         )
+        self.audit_promotion(promotion)
         decided = await promotions.decide(
             self.context.engine,
             self.context.mlflow,
@@ -112,8 +137,9 @@ class PromotionDecisionHandler(AuditedAPIHandler):
             approve=verdict == "approve",
             comment=body.comment,
             user=self.user["name"],
+            self_approval=self.context.self_approval,
         )
-        self.write_json(decided)
+        self.write_json(self.with_rights(decided))
 
 
 class PromotionRejectHandler(PromotionDecisionHandler):

@@ -1,0 +1,74 @@
+"""A run's lineage: what it executed, recorded when it is snapshotted, repeated by a re-run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from jobs_helpers import add_job, add_run, write_notebook
+
+from nbplatform_jobs import runfiles, store
+from nbplatform_jobs.api.common import run_of_token
+from nbplatform_jobs.settings import JobsSettings
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+
+
+def settings_for(home) -> JobsSettings:
+    return JobsSettings.from_env({"NBP_HOME": str(home), "NBP_ISOLATION": "off"})
+
+
+def test_a_runs_lineage_is_recorded_passed_on_and_repeated(home, engine):
+    workspace = home / "users" / "alice"
+    write_notebook(workspace / "flows" / "train.ipynb")
+    subprocess.run([*GIT, "init", "-q", str(workspace)], check=True)
+    subprocess.run([*GIT, "-C", str(workspace), "add", "flows/train.ipynb"], check=True)
+    subprocess.run([*GIT, "-C", str(workspace), "commit", "-qm", "m"], check=True)
+    head = subprocess.check_output(["git", "-C", str(workspace), "rev-parse", "HEAD"], text=True)
+    settings = settings_for(home)
+    job = add_job(engine, name="n", owner="alice", notebook="flows/train.ipynb")
+    run = add_run(engine, job)
+    run_dir = runfiles.snapshot(settings, job, run)
+    lineage = runfiles.run_lineage(run_dir)
+    assert lineage == {
+        "notebook": "flows/train.ipynb",
+        "git_commit": head.strip(),
+        "git_dirty": False,
+    }
+    env = runfiles.run_env(job, run, "tok", "http://p/", lineage)
+    assert env["NBP_NOTEBOOK"] == "flows/train.ipynb"
+    assert (env["NBP_GIT_COMMIT"], env["NBP_GIT_DIRTY"]) == (head.strip(), "false")
+
+    # The token's run tells the platform service what the run executes.
+    with engine.begin() as conn:
+        store.update_run(conn, run["id"], token_id="t1", **lineage)
+        origin = run_of_token(conn, "t1")
+        assert run_of_token(conn, "unknown") == {}
+    assert origin == {
+        "job_id": job["id"],
+        "run_id": run["id"],
+        "profile": job["profile"],
+        "notebook": "flows/train.ipynb",
+        "git_commit": head.strip(),
+        "git_dirty": False,
+    }
+
+    # A change not committed: the next first attempt says so ...
+    (workspace / "flows" / "train.ipynb").write_text(
+        json.dumps({**json.loads((workspace / "flows" / "train.ipynb").read_text()), "x": 1})
+    )
+    later = add_run(engine, job)
+    assert runfiles.run_lineage(runfiles.snapshot(settings, job, later))["git_dirty"] is True
+    # ... and a re-run of the first repeats its input and its lineage.
+    with engine.begin() as conn:
+        again = store.insert_run(conn, job, "rerun", source_run_id=run["id"])
+    assert runfiles.run_lineage(runfiles.snapshot(settings, job, again)) == lineage
+
+
+def test_outside_git_a_run_names_only_its_notebook(home, engine):
+    job = add_job(engine, name="n", owner="alice", notebook="t.ipynb")
+    run = add_run(engine, job)
+    lineage = runfiles.run_lineage(runfiles.snapshot(settings_for(home), job, run))
+    assert lineage == {"notebook": "t.ipynb", "git_commit": None, "git_dirty": None}
+    env = runfiles.run_env(job, run, "tok", "http://p/", lineage)
+    assert env["NBP_NOTEBOOK"] == "t.ipynb" and "NBP_GIT_COMMIT" not in env
