@@ -6,6 +6,11 @@ devices (exposed to it as ``CUDA_VISIBLE_DEVICES`` by the spawner) until it
 stops. After a hub restart, :meth:`GpuAllocator.reconcile` rebuilds the state
 from what the still-running servers hold.
 
+Servers and job runs share the devices: with a :class:`GpuLeaseFile`
+(``NBP_HOME/run/gpus.json``) the hub's allocator and the scheduler's keep who
+holds what in one file, under an exclusive lock, so a GPU is never given to a
+server and a job run at once. Job runs hold devices as ``job:<run id>``.
+
 On Kubernetes none of this runs: the NVIDIA device plugin assigns GPUs to pods
 from their ``nvidia.com/gpu`` limits (see :mod:`nbplatform_hub.k8s`).
 """
@@ -13,19 +18,25 @@ from their ``nvidia.com/gpu`` limits (see :mod:`nbplatform_hub.k8s`).
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import logging
 import os
 import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 from nbplatform.errors import ConfigurationError, UnavailableError
 
 __all__ = [
     "GPUS_ENV",
+    "JOB_PREFIX",
     "GpuAllocator",
+    "GpuLeaseFile",
+    "lease_file",
     "GpuUnavailableError",
     "discover_gpus",
     "no_gpu_reason",
@@ -33,6 +44,8 @@ __all__ = [
 ]
 
 GPUS_ENV = "NBP_GPUS"
+#: Owners that are job runs (``job:<run id>``), not servers.
+JOB_PREFIX = "job:"
 
 _DEVICE_RE = re.compile(r"^(\d+|(GPU|MIG)-[0-9A-Za-z/-]+)$")
 
@@ -151,20 +164,82 @@ def no_gpu_reason_default() -> str:
 
 
 def _user_of(owner: str) -> str:
+    if owner.startswith(JOB_PREFIX):
+        return "a job run"
     return owner.split("/", 1)[0] or owner
 
 
-class GpuAllocator:
-    """Hands out a machine's GPUs to servers, each device to one server at a time.
+def lease_file(home: str | Path | None = None) -> GpuLeaseFile | None:
+    """The machine's shared GPU lease file, ``NBP_HOME/run/gpus.json`` (``None`` without a home).
 
-    Used from JupyterHub's event loop in one process; a lock makes each call
-    atomic in case a spawner calls from a thread.
+    Args:
+        home: ``NBP_HOME``; read from the environment when omitted.
+    """
+    home = home if home is not None else os.environ.get("NBP_HOME")
+    return GpuLeaseFile(Path(home) / "run" / "gpus.json") if home else None
+
+
+class GpuLeaseFile:
+    """Who holds which GPU, in a JSON file every platform process of a machine shares.
+
+    ``{owner: [device, ...]}``, read and written under an exclusive ``flock`` on
+    ``<path>.lock`` and replaced atomically, so the hub (servers) and the
+    scheduler (job runs) never hand out the same device.
+
+    Args:
+        path: The file, e.g. ``NBP_HOME/run/gpus.json`` (its folder is created).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[dict[str, list[str]]]:
+        """Hold the lock; yield the holdings, written back when the block ends without error."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                held = self._read()
+                before = json.dumps(held, sort_keys=True)
+                yield held
+                if json.dumps(held, sort_keys=True) != before:
+                    tmp = self.path.with_name(f".{self.path.name}.tmp")
+                    tmp.write_text(json.dumps(held, sort_keys=True))
+                    os.replace(tmp, self.path)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _read(self) -> dict[str, list[str]]:
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            _log.warning("GPU leases in %s are unreadable; starting afresh", self.path)
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {
+            str(owner): [str(d) for d in devices]
+            for owner, devices in data.items()
+            if isinstance(devices, list) and devices
+        }
+
+
+class GpuAllocator:
+    """Hands out a machine's GPUs to servers and job runs, each device to one at a time.
+
+    Used from JupyterHub's event loop (servers) and the scheduler (job runs); a
+    lock makes each call atomic in case a spawner calls from a thread, and with
+    ``leases`` the holdings live in a file both processes share.
 
     Args:
         devices: The GPUs to hand out, e.g. from :func:`discover_gpus`.
         no_gpu_reason: Why ``devices`` is empty, for the error message
             (see :func:`no_gpu_reason`).
         log: Logger for reconciliation conflicts; this module's logger if None.
+        leases: Keep the holdings in this shared file (else in this process only).
     """
 
     def __init__(
@@ -173,27 +248,45 @@ class GpuAllocator:
         *,
         no_gpu_reason: str | None = None,
         log: logging.Logger | None = None,
+        leases: GpuLeaseFile | None = None,
     ) -> None:
         self._devices = list(dict.fromkeys(str(d) for d in devices))
         self._no_gpu_reason = no_gpu_reason or no_gpu_reason_default()
         self._log = log or _log
         self._lock = threading.Lock()
         self._held: dict[str, list[str]] = {}
+        self._leases = leases
+
+    @contextlib.contextmanager
+    def _state(self) -> Iterator[dict[str, list[str]]]:
+        """Hold the lock (and the lease file's); yield the holdings to read or change."""
+        with self._lock:
+            if self._leases is None:
+                yield self._held
+                return
+            with self._leases.locked() as held:
+                self._held = held
+                yield held
 
     @classmethod
     def from_environment(
-        cls, env: Mapping[str, str] | None = None, *, log: logging.Logger | None = None
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        log: logging.Logger | None = None,
+        leases: GpuLeaseFile | None = None,
     ) -> GpuAllocator:
         """Build an allocator over the GPUs :func:`discover_gpus` finds.
 
         Args:
             env: Environment for discovery; ``os.environ`` when None.
             log: Logger for the allocator.
+            leases: The shared lease file, if any.
 
         Returns:
             The allocator.
         """
-        return cls(discover_gpus(env), no_gpu_reason=no_gpu_reason(env), log=log)
+        return cls(discover_gpus(env), no_gpu_reason=no_gpu_reason(env), log=log, leases=leases)
 
     @property
     def devices(self) -> list[str]:
@@ -202,12 +295,12 @@ class GpuAllocator:
 
     def holdings(self) -> dict[str, list[str]]:
         """Return a copy of who holds what: ``{owner: [device, ...]}``."""
-        with self._lock:
-            return {owner: list(held) for owner, held in self._held.items()}
+        with self._state() as state:
+            return {owner: list(held) for owner, held in state.items()}
 
     def free(self) -> list[str]:
-        """Return the GPUs no server holds, in device order."""
-        with self._lock:
+        """Return the GPUs no server or job run holds, in device order."""
+        with self._state():
             return self._free_locked()
 
     def _free_locked(self, owner: str | None = None) -> list[str]:
@@ -253,7 +346,7 @@ class GpuAllocator:
         """
         if count <= 0:
             return True, ""
-        with self._lock:
+        with self._state():
             free = len(self._free_locked(owner))
             if free >= count:
                 return True, ""
@@ -276,7 +369,7 @@ class GpuAllocator:
             GpuUnavailableError: Not enough free GPUs (or none on this machine);
                 the message says who holds them and what to do.
         """
-        with self._lock:
+        with self._state():
             held = self._held.get(owner, [])
             if count <= 0:
                 self._held.pop(owner, None)
@@ -301,7 +394,7 @@ class GpuAllocator:
         Returns:
             The devices released (``[]`` if it held none).
         """
-        with self._lock:
+        with self._state():
             return self._held.pop(owner, [])
 
     def claim(self, owner: str, devices: Sequence[str]) -> list[str]:
@@ -317,7 +410,7 @@ class GpuAllocator:
         Returns:
             The devices ``owner`` now holds.
         """
-        with self._lock:
+        with self._state():
             taken = {d: who for who, held in self._held.items() if who != owner for d in held}
             kept: list[str] = []
             for device in dict.fromkeys(str(d) for d in devices):
@@ -342,16 +435,26 @@ class GpuAllocator:
             return list(kept)
 
     def reconcile(self, holdings: Mapping[str, Sequence[str]]) -> None:
-        """Replace the state with what running servers hold, e.g. after a hub restart.
+        """Replace the servers' holdings with what running servers hold (after a hub restart).
 
         Devices this machine does not have are dropped; a device claimed by two
-        servers stays with the first and the conflict is logged.
+        servers stays with the first and the conflict is logged. What job runs
+        hold (``job:<run id>``, kept by the scheduler) stays as it is.
 
         Args:
             holdings: ``{owner: [device, ...]}`` of the servers still running.
         """
-        new: dict[str, list[str]] = {}
-        claimed: dict[str, str] = {}
+        with self._state() as state:
+            jobs = {o: list(d) for o, d in state.items() if o.startswith(JOB_PREFIX)}
+            new = self._reconciled(holdings, jobs)
+            state.clear()
+            state.update(new)
+
+    def _reconciled(
+        self, holdings: Mapping[str, Sequence[str]], jobs: dict[str, list[str]]
+    ) -> dict[str, list[str]]:
+        new: dict[str, list[str]] = dict(jobs)
+        claimed: dict[str, str] = {d: owner for owner, held in jobs.items() for d in held}
         for owner, devices in holdings.items():
             kept: list[str] = []
             for device in (str(d) for d in devices):
@@ -375,5 +478,4 @@ class GpuAllocator:
                     kept.append(device)
             if kept:
                 new[owner] = kept
-        with self._lock:
-            self._held = new
+        return new

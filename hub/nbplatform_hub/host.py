@@ -24,7 +24,8 @@ capabilities; everything else in :mod:`nbplatform_hub` is the host's own.
 - **Accounts and profiles**: :func:`ensure_system_user`, :func:`prepare_workspace`,
   :func:`read_as`, :func:`user_environment`, :class:`SystemUser` (isolation on
   one machine); :func:`load_platform_profiles`, :func:`choose_profile`,
-  :class:`Profile`; :func:`discover_gpus`.
+  :class:`Profile`; :func:`discover_gpus`, :class:`GpuAllocator` over the
+  machine's shared :func:`gpu_lease_file` (job runs take GPUs as servers do).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .gpus import discover_gpus
+from .gpus import JOB_PREFIX as GPU_JOB_PREFIX
+from .gpus import GpuAllocator, GpuUnavailableError, discover_gpus
+from .gpus import lease_file as gpu_lease_file
 from .isolation import SystemUser, ensure_system_user, prepare_workspace, read_as, user_environment
 from .profiles import Profile, choose_profile, load_platform_profiles
 from .roles import (
@@ -123,6 +126,10 @@ __all__ = [
     "database_url",
     "deliver",
     "discover_gpus",
+    "GpuAllocator",
+    "GpuUnavailableError",
+    "gpu_lease_file",
+    "GPU_JOB_PREFIX",
     "ensure_system_user",
     "load_platform_profiles",
     "page_size",

@@ -31,7 +31,7 @@ from nbplatform.errors import (
     PermissionDeniedError,
 )
 
-from .gpus import GpuAllocator, discover_gpus
+from .gpus import GpuAllocator, discover_gpus, lease_file
 from .isolation import (
     SystemUser,
     ensure_system_user,
@@ -90,10 +90,14 @@ def curve_available() -> bool:
 
 
 def gpu_allocator() -> GpuAllocator:
-    """Return the hub's GPU allocator, discovering devices on first use."""
+    """Return the hub's GPU allocator, discovering devices on first use.
+
+    Its holdings live in ``NBP_HOME/run/gpus.json``, shared with the scheduler's
+    job runs (:func:`.gpus.lease_file`).
+    """
     global _allocator
     if _allocator is None:
-        _allocator = GpuAllocator(discover_gpus())
+        _allocator = GpuAllocator.from_environment(leases=lease_file())
     return _allocator
 
 

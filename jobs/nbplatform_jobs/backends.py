@@ -60,6 +60,7 @@ class RunSpec:
         python: Interpreter of the executor.
         token_id: The hub's id of the run's token (the audit log names the run by it).
         lineage: What it executes (``notebook``, ``git_commit``, ``git_dirty``).
+        profile: The job's profile (a Dask backend places the run on a worker of it).
     """
 
     run_id: str
@@ -69,6 +70,7 @@ class RunSpec:
     python: str = field(default_factory=lambda: sys.executable)
     token_id: str | None = None
     lineage: dict[str, Any] = field(default_factory=dict)
+    profile: str | None = None
 
 
 def _kill_tree(pid: int) -> None:
@@ -127,7 +129,7 @@ class _Executor:
         else:
             with (run_dir / "log.txt").open("ab") as log:
                 self.proc = subprocess.Popen(
-                    [spec.python, "-m", "nbplatform_jobs.execute", str(run_dir)],
+                    [spec.python or sys.executable, "-m", "nbplatform_jobs.execute", str(run_dir)],
                     env=spec.env,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -342,28 +344,43 @@ class LocalBackend:
 class DaskBackend:
     """Runs on a Dask cluster: an existing scheduler, a ``LocalCluster`` or a ``KubeCluster``.
 
+    A run executes with the worker's own interpreter (the scheduler's path may not
+    exist there). Where the workers declare profile resources (``nbp-<profile>``,
+    as the ``dask-kubernetes`` worker groups do, :mod:`.dask_cluster`), each run
+    asks for its profile's, so it lands on a worker of its profile.
+
     Args:
-        concurrency: Workers of a ``LocalCluster`` (and of the ``KubeCluster``'s scaling).
+        concurrency: Workers of a ``LocalCluster`` (and of each ``KubeCluster`` group).
         address: An existing Dask scheduler to use instead of starting a cluster.
         kubernetes: Start a ``dask_kubernetes`` ``KubeCluster`` (one pod per worker).
+        settings: The scheduler's settings (image, volume, namespace) for ``kubernetes``.
     """
 
     name = "dask"
 
     def __init__(
-        self, concurrency: int = 2, address: str | None = None, kubernetes: bool = False
+        self,
+        concurrency: int = 2,
+        address: str | None = None,
+        kubernetes: bool = False,
+        settings: Any = None,
     ) -> None:
         from distributed import Client, LocalCluster
 
         self.cluster: Any = None
+        self._by_profile: bool | None = None
         if address:
             self.client = Client(address)
         elif kubernetes:  # pragma: no cover - no cluster is reachable in tests
-            from dask_kubernetes.operator import KubeCluster
+            from nbplatform_hub import host
+
+            from .dask_cluster import open_kube_cluster
 
             self.name = "dask-kubernetes"
-            self.cluster = KubeCluster(name="nbplatform-jobs", n_workers=concurrency)
+            profiles = host.load_platform_profiles()
+            self.cluster = open_kube_cluster(settings, profiles, concurrency)
             self.client = Client(self.cluster)
+            self._by_profile = True
         else:
             self.cluster = LocalCluster(
                 n_workers=concurrency,
@@ -373,8 +390,25 @@ class DaskBackend:
             )
             self.client = Client(self.cluster)
 
+    def _places_by_profile(self) -> bool:
+        if self._by_profile is None:
+            workers = self.client.scheduler_info().get("workers", {}).values()
+            self._by_profile = any(
+                name.startswith("nbp-") for w in workers for name in (w.get("resources") or {})
+            )
+        return self._by_profile
+
     def submit(self, spec: RunSpec) -> Future[dict[str, Any]]:  # noqa: D102
-        return self.client.submit(supervise, spec, pure=False, key=f"run-{spec.run_id}")
+        from dataclasses import replace
+
+        from .dask_cluster import resource_name
+
+        extra: dict[str, Any] = {}
+        if spec.profile and self._places_by_profile():
+            extra["resources"] = {resource_name(spec.profile): 1}
+        return self.client.submit(
+            supervise, replace(spec, python=""), pure=False, key=f"run-{spec.run_id}", **extra
+        )
 
     def close(self) -> None:  # noqa: D102
         self.client.close()
@@ -382,8 +416,12 @@ class DaskBackend:
             self.cluster.close()
 
 
-def make_backend(name: str, concurrency: int, dask_address: str | None = None) -> Backend:
+def make_backend(
+    name: str, concurrency: int, dask_address: str | None = None, settings: Any = None
+) -> Backend:
     """Build the backend named by ``NBP_JOBS_BACKEND``."""
     if name == "local":
         return LocalBackend(concurrency)
-    return DaskBackend(concurrency, dask_address, kubernetes=name == "dask-kubernetes")
+    return DaskBackend(
+        concurrency, dask_address, kubernetes=name == "dask-kubernetes", settings=settings
+    )

@@ -143,8 +143,14 @@ def run_env(
     token: str,
     platform_url: str,
     lineage: dict[str, Any] | None = None,
+    gpu_devices: list[str] | None = None,
 ) -> dict[str, str]:
-    """The environment of a run: the owner's short-lived token, the ids, the lineage."""
+    """The environment of a run: the owner's short-lived token, the ids, the lineage, the GPUs.
+
+    ``gpu_devices`` are the GPUs the scheduler took for the run from the machine's
+    allocator (``[]`` for a CPU profile); ``None`` where a cluster backend places
+    the run (its worker's devices stand, a CPU profile's run still sees none).
+    """
     env = {k: v for k, v in os.environ.items() if k.startswith(_PASSED)}
     env.update(
         {
@@ -165,14 +171,11 @@ def run_env(
     if lineage.get("git_commit"):
         env["NBP_GIT_COMMIT"] = str(lineage["git_commit"])
         env["NBP_GIT_DIRTY"] = "true" if lineage.get("git_dirty") else "false"
-    if profile_gpus(job["profile"]):
-        # GPU profiles' runs see the GPUs the platform may use: the hub's GPU
-        # allocator does not hand out devices to jobs (yet), so they share them.
-        from nbplatform_hub.host import discover_gpus
-
-        env["NBP_GPU_DEVICES"] = ",".join(discover_gpus())
-    else:
+    if gpu_devices is not None:  # the devices the scheduler took for this run
+        env["NBP_GPU_DEVICES"] = env["CUDA_VISIBLE_DEVICES"] = ",".join(gpu_devices)
+    elif not profile_gpus(job["profile"]):
         env["NBP_GPU_DEVICES"] = ""  # a CPU profile's run sees no GPU
+    # else: a cluster's worker runs it, with the GPUs the cluster gave that worker
     return env
 
 
@@ -183,8 +186,11 @@ def prepare(
     hub_api_url: str,
     service_token: str,
     platform_url: str,
+    gpu_devices: list[str] | None = None,
 ) -> RunSpec:
     """Snapshot the run and mint its token; return what a backend needs.
+
+    ``gpu_devices``: the GPUs the run was given (see :func:`run_env`).
 
     Raises:
         NbplatformError: The notebook left the workspace, the profile is gone, or
@@ -202,8 +208,9 @@ def prepare(
     return RunSpec(
         run_id=run["id"],
         run_dir=str(run_dir),
-        env=run_env(job, run, token, platform_url, lineage),
+        env=run_env(job, run, token, platform_url, lineage, gpu_devices),
         timeout=float(job["timeout_seconds"]),
         token_id=getattr(token, "id", None),
         lineage=lineage,
+        profile=job["profile"],
     )

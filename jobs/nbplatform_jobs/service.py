@@ -35,7 +35,9 @@ def main() -> None:
     api_url, token, platform_url = settings.hub_api_url, settings.hub_token, settings.platform_url
     if settings.definitions_dir is not None:
         sync_folder(settings, engine, api_url, token)
-    backend = make_backend(settings.backend, settings.concurrency, settings.dask_address)
+    backend = make_backend(
+        settings.backend, settings.concurrency, settings.dask_address, settings=settings
+    )
     scheduler = Scheduler(settings, engine, backend, api_url, token, platform_url)
     scheduler.start()
     stop = threading.Event()

@@ -26,6 +26,12 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
     return value
 
 
+def _slash(url: str | None) -> str | None:
+    if not url:
+        return None
+    return url if url.endswith("/") else url + "/"
+
+
 @dataclass(frozen=True)
 class JobsSettings:
     """How the scheduler runs jobs.
@@ -43,6 +49,13 @@ class JobsSettings:
             runs and changed definitions (default 0.25).
         definitions_dir: ``NBP_JOBS_DIR``: folder of YAML definitions synced at start.
         dask_address: ``NBP_JOBS_DASK_ADDRESS``: an existing Dask scheduler.
+        dask_image: ``NBP_JOBS_DASK_IMAGE``: the image of the ``dask-kubernetes``
+            workers (the user image: the platform's packages and kernels inside).
+        dask_volume: ``NBP_JOBS_DASK_VOLUME``: the PersistentVolumeClaim holding
+            ``NBP_HOME`` (the run folders), mounted at the same path in each worker.
+        dask_platform_url: ``NBP_JOBS_DASK_PLATFORM_URL``: the platform service as
+            a worker pod reaches it (an in-cluster address), for the runs there.
+        dask_namespace: ``NBP_JOBS_DASK_NAMESPACE``: where the ``DaskCluster`` lives.
         smtp_host: ``NBP_SMTP_HOST``: e-mail notifications when set.
         smtp_port: ``NBP_SMTP_PORT`` (default 25).
         smtp_from: ``NBP_SMTP_FROM``.
@@ -67,6 +80,10 @@ class JobsSettings:
     poll_seconds: float = 0.25
     definitions_dir: Path | None = None
     dask_address: str | None = None
+    dask_image: str | None = None
+    dask_volume: str | None = None
+    dask_platform_url: str | None = None
+    dask_namespace: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "nbplatform@localhost"
@@ -107,6 +124,22 @@ class JobsSettings:
             raise ConfigurationError(
                 f"NBP_JOBS_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}."
             )
+        if backend == "dask-kubernetes":
+            missing = [
+                name
+                for name in (
+                    "NBP_JOBS_DASK_IMAGE",
+                    "NBP_JOBS_DASK_VOLUME",
+                    "NBP_JOBS_DASK_PLATFORM_URL",
+                )
+                if not env.get(name)
+            ]
+            if missing:
+                raise ConfigurationError(
+                    f"NBP_JOBS_BACKEND=dask-kubernetes needs {', '.join(missing)}: the "
+                    "workers' image, the volume holding NBP_HOME and the platform's "
+                    "in-cluster URL (nbplatform render-k8s writes them)."
+                )
         folder = env.get("NBP_JOBS_DIR", "").strip()
         home = Path(env.get("NBP_HOME") or "var").resolve()
         platform_url = env.get("NBP_PLATFORM_URL") or None
@@ -120,6 +153,10 @@ class JobsSettings:
             poll_seconds=_number(env, "NBP_JOBS_POLL", 0.25, 0.05),
             definitions_dir=Path(folder).resolve() if folder else None,
             dask_address=env.get("NBP_JOBS_DASK_ADDRESS") or None,
+            dask_image=env.get("NBP_JOBS_DASK_IMAGE") or None,
+            dask_volume=env.get("NBP_JOBS_DASK_VOLUME") or None,
+            dask_platform_url=_slash(env.get("NBP_JOBS_DASK_PLATFORM_URL")),
+            dask_namespace=env.get("NBP_JOBS_DASK_NAMESPACE") or None,
             smtp_host=env.get("NBP_SMTP_HOST") or None,
             smtp_port=int(_number(env, "NBP_SMTP_PORT", 25, 1)),
             smtp_from=env.get("NBP_SMTP_FROM") or "nbplatform@localhost",

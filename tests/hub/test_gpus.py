@@ -128,3 +128,37 @@ def test_claim_restores_one_server() -> None:
     assert gpus.claim("alice/", ["1", "9"]) == ["1"]
     assert gpus.claim("bob/", ["1"]) == []
     assert gpus.allocate("bob/", 1) == ["0"]
+
+
+def test_servers_and_job_runs_share_the_devices_through_the_lease_file(tmp_path) -> None:
+    from nbplatform_hub.gpus import GpuLeaseFile, lease_file
+
+    leases = lease_file(tmp_path)
+    assert isinstance(leases, GpuLeaseFile) and leases.path == tmp_path / "run" / "gpus.json"
+    hub = GpuAllocator(["0", "1"], leases=leases)  # the hub process: servers
+    scheduler = GpuAllocator(["0", "1"], leases=GpuLeaseFile(leases.path))  # job runs
+    assert hub.allocate("alice/", 1) == ["0"]
+    assert scheduler.allocate("job:r1", 1) == ["1"]
+    with pytest.raises(GpuUnavailableError, match=r"in use \(by alice, a job run\)"):
+        hub.allocate("bob/", 1)
+    ok, reason = scheduler.availability(1, profile="gpu")
+    assert not ok and "a job run" in reason
+    # A hub restart rebuilds the servers' holdings; the job run keeps its device.
+    restarted = GpuAllocator(["0", "1"], leases=GpuLeaseFile(leases.path))
+    restarted.reconcile({"alice/": ["0"], "bob/": ["1"]})
+    assert restarted.holdings() == {"alice/": ["0"], "job:r1": ["1"]}
+    scheduler.release("job:r1")
+    assert hub.allocate("bob/", 1) == ["1"]
+    assert hub.free() == [] and scheduler.free() == []
+
+
+def test_an_unreadable_lease_file_starts_afresh(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    from nbplatform_hub.gpus import GpuLeaseFile
+
+    path = tmp_path / "gpus.json"
+    path.write_text("{not json")
+    allocator = GpuAllocator(["0"], leases=GpuLeaseFile(path))
+    with caplog.at_level(logging.WARNING):
+        assert allocator.allocate("alice/", 1) == ["0"]
+    assert "unreadable" in caplog.text
+    assert GpuAllocator(["0"], leases=GpuLeaseFile(path)).holdings() == {"alice/": ["0"]}

@@ -60,3 +60,18 @@ def test_a_port_held_by_another_process_is_refused():
         finally:
             other.kill()
             other.wait()
+
+
+def test_the_hubs_allocator_gives_the_true_reason_and_shares_the_lease_file(tmp_path, monkeypatch):
+    from nbplatform_hub import spawner
+
+    monkeypatch.setenv("NBP_GPUS", "none")
+    monkeypatch.setenv("NBP_HOME", str(tmp_path))
+    monkeypatch.setattr(spawner, "_allocator", None)
+    ok, reason = spawner.gpu_allocator().availability(1, profile="gpu")
+    assert not ok and "NBP_GPUS is set to 'none'" in reason and "unset" not in reason
+    monkeypatch.setenv("NBP_GPUS", "0")
+    monkeypatch.setattr(spawner, "_allocator", None)
+    assert spawner.gpu_allocator().allocate("alice/", 1) == ["0"]
+    assert '"alice/": ["0"]' in (tmp_path / "run" / "gpus.json").read_text()
+    monkeypatch.setattr(spawner, "_allocator", None)

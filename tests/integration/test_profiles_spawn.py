@@ -91,3 +91,53 @@ def test_gpus_are_exclusive_and_freed_on_stop(platform):
     assert result["stdout"].strip() == devices["g1"]
     for name in ("g2", "g3"):
         platform.stop_server(name)
+
+
+def test_gpu_job_runs_take_devices_from_the_servers_allocator(platform):
+    import time
+
+    from jobs_helpers import write_notebook
+
+    token = platform.create_user("g4")
+    platform.create_user("g5")
+    write_notebook(
+        platform.home / "users" / "g4" / "gpu.ipynb",
+        params="sleep = 0.0",
+        body=[
+            "import os, time\nprint('devices=' + os.environ['CUDA_VISIBLE_DEVICES'] + '.')",
+            "time.sleep(sleep)",
+        ],
+    )
+    platform.spawn("g4", "gpu")
+    code = "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])"
+    server_device = platform.execute("g4", code, token, kernel="nbplatform-gpu")["stdout"].strip()
+    body = {"name": "gpu-job", "notebook": "gpu.ipynb", "profile": "gpu"}
+    job = platform.service("POST", "api/jobs", token, json=body).json()
+    r = platform.service(
+        "POST", f"api/jobs/{job['id']}/runs", token, json={"parameters": {"sleep": 30.0}}
+    )
+    assert r.status_code == 201, r.text
+    run_id = r.json()["id"]
+
+    def status() -> str:
+        return platform.service("GET", f"api/runs/{run_id}", token).json()["status"]
+
+    deadline = time.monotonic() + 120
+    while status() != "running" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    # The server holds one device and the run the other: nothing is left for g5.
+    r = platform.spawn("g5", "gpu")
+    assert r.status_code == 503, r.text
+    assert "a job run" in r.json()["message"]
+    deadline = time.monotonic() + 180
+    while status() not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert status() == "succeeded"
+    log = platform.service("GET", f"api/runs/{run_id}/log", token).json()["log"]
+    other = {"0", "1"} - {server_device}
+    assert f"devices={other.pop()}." in log
+    # Given back when the run ended: g5 gets it.
+    r = platform.spawn("g5", "gpu")
+    assert r.status_code in (201, 202), r.text
+    for name in ("g4", "g5"):
+        platform.stop_server(name)

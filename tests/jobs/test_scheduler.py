@@ -112,3 +112,44 @@ def test_max_concurrent_runs_per_job_holds_runs_queued(home, engine):
     finally:
         scheduler.stop()
     assert most == 1
+
+
+def test_a_gpu_run_takes_a_device_from_the_shared_allocator_and_waits_for_one(
+    home, engine, monkeypatch
+):
+    from jobs_helpers import write_notebook
+
+    from nbplatform_hub.gpus import GpuAllocator, lease_file
+
+    monkeypatch.setenv("NBP_GPUS", "0")  # one (pretend) device on this machine
+    write_notebook(
+        home / "users" / "alice" / "gpu.ipynb",
+        params="x = 1",
+        body=["import os\nprint('devices=' + os.environ['CUDA_VISIBLE_DEVICES'] + '.')"],
+    )
+    hub = GpuAllocator(["0"], leases=lease_file(home))
+    assert hub.allocate("alice/", 1) == ["0"]  # a GPU server holds the only device
+    scheduler = Scheduler(
+        JobsSettings(home=home), engine, LocalBackend(1), "", "", "http://127.0.0.1:9/"
+    )
+    job = add_job(engine, notebook="gpu.ipynb", profile="gpu")
+    with engine.begin() as conn:
+        store.insert_run(conn, job, "manual")
+    scheduler.start()
+    try:
+        for _ in range(10):
+            scheduler.tick()
+            time.sleep(0.05)
+        assert [r["status"] for r in runs_of(engine, job)] == ["queued"]
+        hub.release("alice/")  # the server stops
+        drive(scheduler, lambda: runs_of(engine, job)[0]["status"] == "running")
+        assert hub.holdings() == {f"job:{runs_of(engine, job)[0]['id']}": ["0"]}
+        ok, reason = hub.availability(1, profile="gpu")
+        assert not ok and "a job run" in reason  # the spawn page says why
+        drive(scheduler, lambda: runs_of(engine, job)[0]["status"] == "succeeded")
+    finally:
+        scheduler.stop()
+    run = runs_of(engine, job)[0]
+    log = (home / "jobs" / job["id"] / run["id"] / "log.txt").read_text()
+    assert "devices=0." in log
+    assert hub.holdings() == {}  # given back when the run ended
