@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from browser_support import lab_session, new_user, open_lab, requires_chromium, screenshot, unique
+from platform_harness import last_json_line
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -81,7 +82,7 @@ print(json.dumps({{"version": info.registered_model_version, "request": req["id"
 """
     out = platform.execute(ds, code, ds_token, notebook="train.ipynb", timeout=180)
     assert out["status"] == "ok", out
-    registered = json.loads(out["stdout"].strip().splitlines()[-1])
+    registered = last_json_line(out["stdout"])
     assert registered["version"] == "1"
     # The admin's own request: four eyes, so the panel does not offer its approval.
     body = {"model": model, "version": "1", "alias": "staging"}
