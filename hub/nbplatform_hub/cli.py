@@ -70,31 +70,87 @@ def up(config_file: Path | None) -> None:
 )
 @click.option("--image", default="nbplatform/singleuser:latest", help="Single-user image.")
 @click.option(
+    "--hub-image",
+    default="nbplatform/hub:latest",
+    help="Hub image, also the platform service's, MLflow's and the scheduler's.",
+)
+@click.option("--namespace", default="nbplatform", show_default=True)
+@click.option("--storage-class", default=None, help="StorageClass of the shared volume (RWX).")
+@click.option("--storage-size", default="100Gi", show_default=True)
+@click.option(
+    "--secret",
+    default="nbplatform",
+    show_default=True,
+    help="Secret with hub-db-url, platform-db-url, mlflow-backend-uri, ...",
+)
+@click.option(
+    "--artifacts",
+    default=None,
+    help="MLflow's artifact store (s3://bucket/prefix); default: the shared volume.",
+)
+@click.option("--s3-endpoint", default=None, help="An S3-compatible endpoint URL.")
+@click.option(
+    "--authenticator",
+    type=click.Choice(["native", "generic-oauth"]),
+    default="native",
+    show_default=True,
+)
+@click.option("--admin-user", "admin_users", multiple=True, help="First admin (repeatable).")
+@click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the values here instead of standard output.",
+    help="Write the chart values here instead of standard output.",
 )
-def render_k8s(profiles_path: Path | None, image: str, output: Path | None) -> None:
-    """Render the profiles as a Zero to JupyterHub Helm values file."""
-    from .k8s import dump_values, render_values
+@click.option(
+    "--manifests",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the platform's own objects (kubectl apply -f) here.",
+)
+def render_k8s(
+    profiles_path: Path | None,
+    image: str,
+    hub_image: str,
+    namespace: str,
+    storage_class: str | None,
+    storage_size: str,
+    secret: str,
+    artifacts: str | None,
+    s3_endpoint: str | None,
+    authenticator: str,
+    admin_users: tuple[str, ...],
+    output: Path | None,
+    manifests: Path | None,
+) -> None:
+    """Render the deployment: Zero to JupyterHub values and the platform's manifests."""
+    from .k8s import dump_manifests, dump_values, render_values
+    from .k8s_deploy import DeploySettings, platform_values
+    from .k8s_manifests import platform_manifests
     from .profiles import default_profiles_path, load_profiles
-    from .roles import CUSTOM_SCOPES, platform_roles, server_role
 
+    path = profiles_path or default_profiles_path()
     try:
-        profiles = load_profiles(profiles_path or default_profiles_path())
+        profiles = load_profiles(path)
     except NbplatformError as e:
         _fail(e)
-    values = render_values(
-        profiles,
+    if artifacts and not artifacts.startswith("s3://"):
+        _fail(NbplatformError(f"--artifacts must be an s3:// URL, not {artifacts!r}."))
+    deploy = DeploySettings(
+        namespace=namespace,
         image=image,
-        extra={
-            "hub": {
-                "config": {"JupyterHub": {"custom_scopes": CUSTOM_SCOPES}},
-                "loadRoles": {role["name"]: role for role in [*platform_roles(), server_role()]},
-            }
-        },
+        platform_image=hub_image,
+        storage_class=storage_class,
+        storage_size=storage_size,
+        secret=secret,
+        artifacts=artifacts,
+        s3_endpoint=s3_endpoint,
+        authenticator=authenticator,
+        admin_users=admin_users or ("admin",),
+    )
+    values = render_values(
+        profiles, image=image, hub_image=hub_image, extra=platform_values(deploy)
     )
     text = dump_values(values)
     if output is None:
@@ -102,6 +158,9 @@ def render_k8s(profiles_path: Path | None, image: str, output: Path | None) -> N
     else:
         output.write_text(text)
         click.echo(f"Wrote {output}")
+    if manifests is not None:
+        manifests.write_text(dump_manifests(platform_manifests(deploy, path.read_text())))
+        click.echo(f"Wrote {manifests}")
 
 
 # The entry points bring these to the console script; adding them here too makes

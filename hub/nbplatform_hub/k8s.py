@@ -42,6 +42,7 @@ from .profiles import Profile, allowed_slugs, format_size
 __all__ = [
     "GROUP_FILTER_KEY",
     "USER_POD_TOLERATIONS",
+    "dump_manifests",
     "dump_values",
     "group_filter_config",
     "profile_entry",
@@ -286,3 +287,15 @@ def dump_values(values: Mapping[str, Any]) -> str:
     return yaml.dump(
         values, Dumper=_ValuesDumper, sort_keys=False, default_flow_style=False, width=100
     )
+
+
+def dump_manifests(objects: Sequence[Mapping[str, Any]]) -> str:
+    """Write Kubernetes objects as one multi-document YAML file (``kubectl apply -f``).
+
+    Args:
+        objects: The objects, e.g. from :func:`nbplatform_hub.k8s_manifests.platform_manifests`.
+
+    Returns:
+        YAML text, ``---`` between objects; the same objects give the same text.
+    """
+    return "---\n".join(dump_values(obj) for obj in objects)
