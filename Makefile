@@ -57,7 +57,7 @@ $(STAMPS)/labjs: $(STAMPS)/venv $(LAB_SOURCES)
 	@touch $@
 
 $(STAMPS)/python: $(STAMPS)/venv $(STAMPS)/labjs $(PYPROJECTS)
-	$(BIN)/pip install --quiet -e 'lib[all]' -e hub -e jobs -e features -e drift -e $(LAB) -e '.[test]' && { test -x $(BIN)/nbplatform || $(BIN)/pip install --quiet --no-deps -e lib; }
+	$(BIN)/pip install --quiet -e 'lib[all]' -e 'hub[postgres,s3]' -e jobs -e features -e drift -e $(LAB) -e '.[test]' && { test -x $(BIN)/nbplatform || $(BIN)/pip install --quiet --no-deps -e lib; }
 	@touch $@
 
 # The editable install copies the built extension into the venv's
