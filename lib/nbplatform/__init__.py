@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "client",
+    "compute",
     "config",
     "drift",
     "errors",
@@ -33,6 +34,7 @@ _SUBMODULES = (
 if TYPE_CHECKING:  # pragma: no cover
     from . import (  # noqa: F401
         client,
+        compute,
         config,
         drift,
         errors,
