@@ -84,3 +84,30 @@ def dask_errors(kind: str, obj: Any) -> list[str]:
     if obj.get("apiVersion") != "kubernetes.dask.org/v1" or obj.get("kind") != kind:
         errors.append(f"apiVersion/kind: not kubernetes.dask.org/v1 {kind}")
     return errors
+
+
+#: A kube config for a cluster that is never contacted (KubeSpawner loads one at init).
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- name: none
+  cluster: {server: "https://127.0.0.1:9"}
+users:
+- name: none
+  user: {token: unused}
+contexts:
+- name: none
+  context: {cluster: none, user: none, namespace: jhub}
+current-context: none
+"""
+
+
+def use_unreachable_kubeconfig(tmp_path: Any, monkeypatch: Any) -> None:
+    """Point KubeSpawner (and kubernetes_asyncio's import-time default) at :data:`KUBECONFIG`."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    monkeypatch.setattr(
+        "kubernetes_asyncio.config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig)
+    )

@@ -12,25 +12,11 @@ from kubespawner import KubeSpawner
 from tornado.web import HTTPError
 from traitlets.config import Config
 
+from k8s_schemas import use_unreachable_kubeconfig
 from nbplatform_hub.k8s import GROUP_FILTER_KEY, dump_values, render_values, split_image
 from nbplatform_hub.profiles import load_profiles
 
 REPO_PROFILES = Path(__file__).resolve().parents[2] / "hub" / "profiles.yaml"
-
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters:
-- name: none
-  cluster: {server: "https://127.0.0.1:9"}
-users:
-- name: none
-  user: {token: unused}
-contexts:
-- name: none
-  context: {cluster: none, user: none, namespace: jhub}
-current-context: none
-"""
 
 
 @pytest.fixture
@@ -126,14 +112,7 @@ def _user(*groups: str) -> SimpleNamespace:
 
 @pytest.fixture
 def hub_config(values: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
-    # A kube config for a cluster that is never contacted: KubeSpawner loads one at init.
-    # kubernetes_asyncio reads $KUBECONFIG at import, so point its default at the file too.
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    monkeypatch.setattr(
-        "kubernetes_asyncio.config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig)
-    )
+    use_unreachable_kubeconfig(tmp_path, monkeypatch)
     rendered = yaml.safe_load(dump_values(values))
     # What z2jh's jupyterhub_config.py does with these values, then hub.extraConfig.
     c = Config()

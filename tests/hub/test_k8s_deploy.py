@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from kubespawner import KubeSpawner
 from traitlets.config import Config
 
+from k8s_schemas import use_unreachable_kubeconfig
 from nbplatform.config import mlflow_environment
 from nbplatform_hub.cli import main
 from nbplatform_hub.config import update_roles
@@ -23,21 +24,6 @@ from nbplatform_hub.roles import CUSTOM_SCOPES
 from nbplatform_hub.settings import Settings
 
 REPO_PROFILES = Path(__file__).resolve().parents[2] / "hub" / "profiles.yaml"
-
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters:
-- name: none
-  cluster: {server: "https://127.0.0.1:9"}
-users:
-- name: none
-  user: {token: unused}
-contexts:
-- name: none
-  context: {cluster: none, user: none, namespace: team-a}
-current-context: none
-"""
 
 
 @pytest.fixture
@@ -117,12 +103,7 @@ def test_oauth_reads_its_client_from_the_secret() -> None:
 
 @pytest.fixture
 def hub_config(values, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    monkeypatch.setattr(
-        "kubernetes_asyncio.config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig)
-    )
+    use_unreachable_kubeconfig(tmp_path, monkeypatch)
     # What z2jh's jupyterhub_config.py does with singleuser.* (storage type static).
     single = values["singleuser"]
     storage = single["storage"]
