@@ -9,7 +9,6 @@ its output.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
