@@ -12,7 +12,7 @@
 - On Kubernetes (``KUBERNETES_SERVICE_HOST`` set, or ``NBP_COMPUTE_BACKEND=kubernetes``),
   a ``dask_kubernetes.operator.KubeCluster`` whose workers are pods of the
   single-user image (``NBP_DASK_IMAGE``, else ``JUPYTER_IMAGE``), each with the
-  profile's CPU and memory limits; at most ``NBP_COMPUTE_MAX_WORKERS`` (8).
+  profile's CPU and memory limits and GPUs; at most ``NBP_COMPUTE_MAX_WORKERS`` (8).
 
 The cluster is closed when the kernel stops (``atexit``) or by :func:`close`.
 ``distributed`` and ``dask_kubernetes`` are imported on first use only.
@@ -26,19 +26,65 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, ConflictError, InvalidParameterError
 
-__all__ = ["MEMORY_SHARE", "close", "client", "cluster", "kube_cluster_spec", "local_sizing"]
+if TYPE_CHECKING:  # pragma: no cover
+    from distributed import Client
+    from distributed.deploy import Cluster
+
+__all__ = [
+    "MEMORY_SHARE",
+    "cgroup_cpus",
+    "close",
+    "client",
+    "cluster",
+    "kube_cluster_spec",
+    "local_sizing",
+    "on_kubernetes",
+    "profile_gpus",
+]
 
 #: Share of ``MEM_LIMIT`` the workers of a local cluster may use together.
 MEMORY_SHARE = 0.75
 DEFAULT_KUBE_WORKERS = 2
 NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+#: Where the kernel's CPU quota is read when ``CPU_LIMIT`` is unset (cgroup v2, then v1).
+CGROUP_CPU_FILES = (
+    Path("/sys/fs/cgroup/cpu.max"),
+    Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"),
+)
+GPU_RESOURCE = "nvidia.com/gpu"
 
 _cluster: Any = None
 _options: dict[str, Any] | None = None
+
+
+def cgroup_cpus(files: tuple[Path, ...] = CGROUP_CPU_FILES) -> float | None:
+    """The CPU quota of this process's cgroup, or None when unlimited or unknown.
+
+    Args:
+        files: cgroup v2 ``cpu.max``, then v1 ``cpu.cfs_quota_us`` (its period is
+            read next to it, ``cpu.cfs_period_us``).
+
+    Returns:
+        Quota / period, in CPUs.
+    """
+    for path in files:
+        try:
+            fields = path.read_text().split()
+            if path.name == "cpu.max":
+                quota, period = fields[0], fields[1]
+            else:
+                quota = fields[0]
+                period = (path.parent / "cpu.cfs_period_us").read_text().strip()
+            if quota in ("max", "-1"):
+                return None
+            return int(quota) / int(period)
+        except (OSError, IndexError, ValueError):
+            continue
+    return None
 
 
 def _cpu_budget(env: Mapping[str, str]) -> float:
@@ -49,9 +95,11 @@ def _cpu_budget(env: Mapping[str, str]) -> float:
         except ValueError:
             raise ConfigurationError(f"CPU_LIMIT={value!r} is not a number.") from None
     try:
-        return float(len(os.sched_getaffinity(0)))
+        cpus = float(len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
-        return float(os.cpu_count() or 1)
+        cpus = float(os.cpu_count() or 1)
+    quota = cgroup_cpus()
+    return min(cpus, quota) if quota else cpus
 
 
 def _memory_budget(env: Mapping[str, str]) -> int | None:
@@ -88,6 +136,9 @@ def local_sizing(
     env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``LocalCluster`` arguments that fit the profile.
+
+    The profile's CPUs are ``CPU_LIMIT`` (else the CPUs this process may use,
+    capped by its cgroup quota), rounded down, at least one.
 
     Args:
         n_workers: Worker processes; by default one per CPU the profile allows (at most 4).
@@ -145,6 +196,35 @@ def on_kubernetes(env: Mapping[str, str] | None = None) -> bool:
     return bool(env.get("KUBERNETES_SERVICE_HOST"))
 
 
+def profile_gpus(env: Mapping[str, str] | None = None) -> int:
+    """How many GPUs the server's profile has, for worker pods to get as many.
+
+    ``NBP_PROFILE_GPUS`` when set; otherwise the devices the NVIDIA device plugin
+    gave this pod (``NVIDIA_VISIBLE_DEVICES``, ``none`` on CPU profiles).
+
+    Args:
+        env: The environment (``os.environ`` when omitted).
+
+    Returns:
+        The number of GPUs, 0 for none.
+    """
+    env = os.environ if env is None else env
+    value = env.get("NBP_PROFILE_GPUS", "").strip()
+    if value:
+        try:
+            return max(0, int(value))
+        except ValueError:
+            raise ConfigurationError(f"NBP_PROFILE_GPUS={value!r} is not a number.") from None
+    devices = env.get("NVIDIA_VISIBLE_DEVICES", "").strip().lower()
+    if devices in ("", "none", "void", "all"):
+        return 0
+    return len([d for d in devices.split(",") if d.strip()])
+
+
+def _quantity_cpu(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{math.ceil(value * 1000)}m"
+
+
 def _namespace(env: Mapping[str, str]) -> str:
     if env.get("NBP_DASK_NAMESPACE"):
         return env["NBP_DASK_NAMESPACE"]
@@ -157,6 +237,11 @@ def kube_cluster_spec(
     n_workers: int | None = None, env: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """The ``DaskCluster`` a notebook asks the Dask operator for.
+
+    Every worker pod gets the profile's limits: ``CPU_LIMIT``, ``MEM_LIMIT`` and
+    its GPUs (:func:`profile_gpus`, with a toleration for GPU nodes); the
+    scheduler its CPU and memory but no GPU. The namespace is
+    ``NBP_DASK_NAMESPACE``, else the pod's own (its service account's).
 
     Args:
         n_workers: Worker pods (default 2, at most ``NBP_COMPUTE_MAX_WORKERS``, 8).
@@ -184,10 +269,11 @@ def kube_cluster_spec(
         raise InvalidParameterError(
             f"n_workers must be between 1 and {most} (NBP_COMPUTE_MAX_WORKERS), not {workers!r}."
         )
-    limits: dict[str, str] = {"cpu": str(_cpu_budget(env)).removesuffix(".0")}
+    limits: dict[str, str] = {"cpu": _quantity_cpu(_cpu_budget(env))}
     memory = _memory_budget(env)
     if memory:
         limits["memory"] = str(memory)
+    gpus = profile_gpus(env)
     user = re.sub(r"[^a-z0-9-]", "-", env.get("JUPYTERHUB_USER", "user").lower())[:30]
     spec = make_cluster_spec(
         name=f"nbp-{user}".strip("-"),
@@ -197,6 +283,14 @@ def kube_cluster_spec(
         env={"NBP_PLATFORM_URL": env.get("NBP_PLATFORM_URL", "")},
     )
     spec["metadata"]["namespace"] = _namespace(env)
+    pod = spec["spec"]["worker"]["spec"]
+    (container,) = pod["containers"]
+    if gpus:
+        gpu_limits = {**limits, GPU_RESOURCE: str(gpus)}
+        container["resources"] = {"limits": gpu_limits, "requests": dict(gpu_limits)}
+        pod["tolerations"] = [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}]
+    else:  # an image built on CUDA sees no GPU of the node
+        container["env"].append({"name": "NVIDIA_VISIBLE_DEVICES", "value": "none"})
     return spec
 
 
@@ -214,29 +308,49 @@ def cluster(
     *,
     threads_per_worker: int | None = None,
     memory_limit: int | str | None = None,
+    processes: bool = True,
     **kwargs: Any,
-) -> Any:
+) -> Cluster:
     """The kernel's Dask cluster, started on first call within the profile's limits.
+
+    Locally (see :func:`local_sizing`), workers × threads stay within
+    ``CPU_LIMIT`` and the workers' memory within :data:`MEMORY_SHARE` (75%) of
+    ``MEM_LIMIT``; on Kubernetes (see :func:`kube_cluster_spec`) each worker pod
+    gets the profile's resources. The dashboard listens on 127.0.0.1 and, in a
+    single-user server, ``cluster.dashboard_link`` is
+    ``{JUPYTERHUB_SERVICE_PREFIX}proxy/<port>/status``, served by
+    jupyter-server-proxy in the owner's own server.
+
+    There is one cluster per kernel: calling again with no arguments, or the same
+    ones, returns the running cluster. It is closed by :func:`close` or when the
+    kernel exits; local workers also stop if the kernel is killed.
 
     Args:
         n_workers: Workers (processes locally, pods on Kubernetes).
         threads_per_worker: Threads of each local worker.
-        memory_limit: Memory limit of each local worker.
+        memory_limit: Memory limit of each local worker (bytes or ``"2GB"``).
+        processes: Local workers as processes (True) or threads of the kernel.
         **kwargs: Passed on to ``LocalCluster`` or ``KubeCluster``.
 
     Returns:
-        A running ``distributed`` cluster; ``cluster.dashboard_link`` opens its
-        dashboard through the hub.
+        A running ``distributed`` cluster.
 
     Raises:
         InvalidParameterError: The request exceeds the profile.
+        ConfigurationError: A setting (``CPU_LIMIT``, ``NBP_DASK_IMAGE``...) is wrong or missing.
         ConflictError: A cluster with other options runs already (``close()`` it first).
+
+    Example:
+        >>> cluster = nbp.compute.cluster(n_workers=2)  # doctest: +SKIP
+        >>> cluster.dashboard_link  # doctest: +SKIP
+        '/user/alice/proxy/38021/status'
     """
     global _cluster, _options
     options = {
         "n_workers": n_workers,
         "threads_per_worker": threads_per_worker,
         "memory_limit": memory_limit,
+        **({} if processes else {"processes": False}),
         **kwargs,
     }
     status = getattr(getattr(_cluster, "status", None), "name", None)
@@ -266,15 +380,27 @@ def cluster(
         from distributed import LocalCluster
 
         sizing = local_sizing(n_workers, threads_per_worker, memory_limit, env)
+        # Nothing listens beyond loopback: the dashboards, the scheduler, the workers.
         kwargs.setdefault("dashboard_address", "127.0.0.1:0")
-        kwargs.setdefault("host", "127.0.0.1")
-        started = LocalCluster(**sizing, **kwargs)
+        kwargs.setdefault("worker_dashboard_address", "127.0.0.1:0")
+        if processes:  # threads talk in-process (inproc://), which has no host
+            kwargs.setdefault("host", "127.0.0.1")
+        started = LocalCluster(**sizing, processes=processes, **kwargs)
     _cluster, _options = started, options
     return started
 
 
-def client(*args: Any, **kwargs: Any) -> Any:
-    """A ``distributed.Client`` of :func:`cluster` (same arguments)."""
+def client(*args: Any, **kwargs: Any) -> Client:
+    """A ``distributed.Client`` of the kernel's cluster.
+
+    Args:
+        *args: As for :func:`cluster`.
+        **kwargs: As for :func:`cluster`.
+
+    Returns:
+        A client connected to :func:`cluster`'s cluster (closing the client
+        leaves the cluster running).
+    """
     from distributed import Client
 
     return Client(cluster(*args, **kwargs))
