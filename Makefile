@@ -83,7 +83,15 @@ $(STAMPS)/chromium:
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 	@mkdir -p $(STAMPS) && touch $@
 
-test: install $(STAMPS)/chromium
+# Debian's PostgreSQL server: the tests start their own on a loopback port
+# (tests/backends_support.py) for the platform's PostgreSQL backends.
+$(STAMPS)/postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi; }
+	@mkdir -p $(STAMPS) && touch $@
+
+test: install $(STAMPS)/chromium $(STAMPS)/postgresql
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd $(LAB) && jlpm lint:check

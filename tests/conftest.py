@@ -14,7 +14,19 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from platform_harness import Platform, running_platform  # noqa: E402
+from backends_support import Servers  # noqa: E402
+from platform_harness import Platform, platform_env  # noqa: E402
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the tests of a module that names ``BACKENDS`` once on each of those backends.
+
+    Such a module's ``platform`` is parametrized with the backends
+    (:data:`backends_support.BACKENDS`); every other test gets the embedded one.
+    """
+    backends = getattr(metafunc.module, "BACKENDS", None)
+    if backends and "platform" in metafunc.fixturenames:
+        metafunc.parametrize("platform", backends, indirect=True, scope="module")
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +51,53 @@ def homes() -> Iterator[Callable[[str], Path]]:
 
 
 @pytest.fixture(scope="session")
-def platform(homes: Callable[[str], Path]) -> Iterator[Platform]:
-    """The platform with the shipped profiles and two pretend GPUs (NBP_GPUS=0,1).
+def servers(homes: Callable[[str], Path]) -> Iterator[Servers]:
+    """PostgreSQL and moto's S3 on loopback, started the first time a platform needs them."""
+    started = Servers(homes)
+    yield started
+    started.stop()
 
-    Webhooks may go to 127.0.0.1 (the tests' receivers), as an admin allows with
-    ``NBP_WEBHOOK_ALLOW``; every other internal address is refused.
+
+@pytest.fixture(scope="session")
+def platforms(
+    homes: Callable[[str], Path], servers: Servers
+) -> Iterator[Callable[[str], Platform]]:
+    """Platforms by backend (:data:`backends_support.BACKENDS`), started when first asked for.
+
+    Each has the shipped profiles and two pretend GPUs (NBP_GPUS=0,1). Webhooks
+    may go to 127.0.0.1 (the tests' receivers), as an admin allows with
+    ``NBP_WEBHOOK_ALLOW``; every other internal address is refused. All are
+    stopped at the end of the session.
     """
-    yield from running_platform(homes("nbp-home"), NBP_GPUS="0,1", NBP_WEBHOOK_ALLOW="127.0.0.1")
+    started: dict[str, Platform] = {}
+
+    def get(backend: str) -> Platform:
+        if backend not in started:
+            home = homes("nbp-home" if backend == "embedded" else f"nbp-{backend}")
+            env = platform_env(
+                home,
+                NBP_GPUS="0,1",
+                NBP_WEBHOOK_ALLOW="127.0.0.1",
+                **servers.platform_env(backend),
+            )
+            started[backend] = Platform(env).start()
+        return started[backend]
+
+    try:
+        yield get
+    finally:
+        for running in started.values():
+            running.stop()
+
+
+@pytest.fixture(scope="session")
+def platform(request: pytest.FixtureRequest, platforms: Callable[[str], Platform]) -> Platform:
+    """The session's platform on the embedded backend (SQLite, files in ``NBP_HOME``).
+
+    In a module that names ``BACKENDS``, the platform on each of them in turn
+    (see :func:`pytest_generate_tests`).
+    """
+    return platforms(getattr(request, "param", "embedded"))
 
 
 @pytest.fixture

@@ -23,11 +23,16 @@ CULLER_SERVICE = "idle-culler"
 MLFLOW_SERVICE = "mlflow"
 SCHEDULER_SERVICE = "scheduler"
 
+#: What an S3-compatible artifact store needs (``AWS_ACCESS_KEY_ID``,
+#: ``AWS_SECRET_ACCESS_KEY``, ``MLFLOW_S3_ENDPOINT_URL``...): passed from the hub's
+#: environment to the MLflow server alone, never to users' servers or kernels.
+ARTIFACT_STORE_VARIABLES = ("AWS_", "MLFLOW_S3_")
+
 
 def update_paths(c: Any, settings: Settings) -> None:
-    """Keep every file the hub writes under ``NBP_HOME/hub``."""
+    """Keep every file the hub writes under ``NBP_HOME/hub``; its database may lie elsewhere."""
     hub_dir = settings.hub_dir
-    c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.db_url = settings.hub_database_url
     c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(hub_dir / "jupyterhub.pid")
     c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "proxy.pid")
@@ -177,7 +182,8 @@ def mlflow_service(settings: Settings) -> dict[str, Any]:
     enter, so local processes (users' kernels) cannot reach it; the platform
     service's authenticated gateway (``/services/platform/mlflow/``) is the only
     way in. Artifacts are served by MLflow itself (``--serve-artifacts``), so
-    clients never touch the artifact store.
+    clients never touch the artifact store; the store's credentials and endpoint
+    (:data:`ARTIFACT_STORE_VARIABLES`) are passed to MLflow alone.
 
     Args:
         settings: The platform settings.
@@ -205,6 +211,11 @@ def mlflow_service(settings: Settings) -> dict[str, Any]:
             # MLflow's GenAI job runner (prompt optimisation) starts eight worker
             # processes; the platform does not use it.
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            **{
+                name: value
+                for name, value in os.environ.items()
+                if name.startswith(ARTIFACT_STORE_VARIABLES)
+            },
         },
     }
 

@@ -85,6 +85,8 @@ class Settings:
             user's system user name (``jupyter-``).
         platform_db_url: ``NBP_PLATFORM_DB_URL``, the platform database (SQLite
             under ``NBP_HOME/platform`` when unset; PostgreSQL at scale).
+        hub_db_url: ``NBP_HUB_DB_URL``, JupyterHub's own database of users, groups
+            and tokens (SQLite under ``NBP_HOME/hub`` when unset; PostgreSQL at scale).
         webhook_allow: ``NBP_WEBHOOK_ALLOW``, internal webhook destinations an
             admin allows (see :mod:`nbplatform_hub.service.notices`).
         oauth_groups_key: ``NBP_OAUTH_GROUPS_KEY``, where the OAuth provider's
@@ -115,6 +117,7 @@ class Settings:
     require_isolation: bool = False
     system_user_prefix: str = "jupyter-"
     platform_db_url: str | None = None
+    hub_db_url: str | None = None
     webhook_allow: str = ""
     oauth_groups_key: str = "oauth_user.groups"
     python: str = sys.executable
@@ -189,6 +192,7 @@ class Settings:
                 env.get("NBP_SYSTEM_USER_PREFIX", "jupyter-").strip() or "jupyter-"
             ),
             platform_db_url=env.get("NBP_PLATFORM_DB_URL") or None,
+            hub_db_url=env.get("NBP_HUB_DB_URL") or None,
             webhook_allow=env.get("NBP_WEBHOOK_ALLOW", ""),
             oauth_groups_key=env.get("NBP_OAUTH_GROUPS_KEY") or "oauth_user.groups",
         )
@@ -198,6 +202,11 @@ class Settings:
     def hub_dir(self) -> Path:
         """Hub database, cookie secret and proxy token."""
         return self.home / "hub"
+
+    @property
+    def hub_database_url(self) -> str:
+        """The hub's database: ``NBP_HUB_DB_URL`` or SQLite in ``NBP_HOME/hub``."""
+        return self.hub_db_url or f"sqlite:///{self.hub_dir / 'jupyterhub.sqlite'}"
 
     @property
     def users_dir(self) -> Path:

@@ -129,3 +129,40 @@ def test_service_and_scheduler_share_one_computed_environment(tmp_path):
         assert env["NBP_PLATFORM_URL"] == settings.platform_url, name
         assert env["NBP_WEBHOOK_ALLOW"] == "10.0.0.0/8", name
         assert env["NBP_HOME"] == str(tmp_path), name
+
+
+def test_hub_database_follows_nbp_hub_db_url(tmp_path):
+    env = {"NBP_HOME": str(tmp_path), "NBP_ADMIN_PASSWORD": "a-long-enough-password"}
+    url = "postgresql+psycopg://hub:secret@127.0.0.1:5432/hub"
+    c = Config()
+    configure(c, Settings.from_env({**env, "NBP_HUB_DB_URL": url}))
+    assert c.JupyterHub.db_url == url
+    # Never on a command line: every local user may read /proc/<pid>/cmdline.
+    assert not any(url in " ".join(s.get("command", [])) for s in c.JupyterHub.services)
+    default = Config()
+    configure(default, Settings.from_env(env))
+    assert default.JupyterHub.db_url == f"sqlite:///{tmp_path / 'hub' / 'jupyterhub.sqlite'}"
+
+
+def test_artifact_store_credentials_reach_mlflow_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "key-id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-key")
+    monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
+    settings = Settings.from_env(
+        {
+            "NBP_HOME": str(tmp_path),
+            "NBP_ADMIN_PASSWORD": "a-long-enough-password",
+            "NBP_MLFLOW_ARTIFACTS": "s3://bucket/mlflow",
+        }
+    )
+    c = Config()
+    configure(c, settings)
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    mlflow = services["mlflow"]["environment"]
+    assert mlflow["MLFLOW_ARTIFACTS_DESTINATION"] == "s3://bucket/mlflow"
+    assert mlflow["AWS_SECRET_ACCESS_KEY"] == "secret-key"
+    assert mlflow["MLFLOW_S3_ENDPOINT_URL"] == "http://127.0.0.1:9000"
+    for name, service in services.items():
+        if name != "mlflow":
+            assert "AWS_SECRET_ACCESS_KEY" not in service.get("environment", {}), name
+    assert "AWS_SECRET_ACCESS_KEY" not in c.Spawner.environment

@@ -1,6 +1,8 @@
 """Jobs on a real platform: the REST API, the scheduler service, real papermill runs.
 
-Shares the session platform; every user here is called ``jobs-*``.
+Shares the session platform; every user here is called ``jobs-*``. Every test runs
+twice: on the embedded backends (SQLite) and on PostgreSQL with moto's S3
+(``BACKENDS``, see tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 from jobs_helpers import openapi_schema, write_notebook
+
+# Every test here runs on each of the BACKENDS (see tests/conftest.py).
+from backends_support import BACKENDS  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -493,3 +498,30 @@ def test_each_run_keeps_an_html_rendering_served_sandboxed(platform):
     assert b"<html" in r.content
     bad = platform.service("GET", f"api/runs/{run['id']}/html?download=yes", token)
     assert bad.status_code == 400
+
+
+def test_jobs_and_runs_lie_in_the_platform_database_it_was_given(platform, servers):
+    token = user(platform, "jobs-where")
+    job = create(platform, token, name="where")
+    run = wait_run(platform, token, run_now(platform, token, job)["id"])
+    assert run["status"] == "succeeded", run
+    sqlite = platform.home / "platform" / "platform.sqlite"
+    if "NBP_PLATFORM_DB_URL" not in platform.env:  # embedded
+        assert sqlite.is_file()
+        return
+    assert not sqlite.exists()
+    database = platform.env["NBP_PLATFORM_DB_URL"].rsplit("/", 1)[1]
+    with servers.postgres.connect(database) as conn:
+        jobs = conn.execute("SELECT owner, name FROM jobs WHERE id = %s", (job["id"],)).fetchall()
+        runs = conn.execute(
+            "SELECT status FROM job_runs WHERE job_id = %s", (job["id"],)
+        ).fetchall()
+        chains = {
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_name LIKE 'alembic_version%%'"
+            )
+        }
+    assert jobs == [("jobs-where", "where")] and runs == [("succeeded",)]
+    assert {"alembic_version", "alembic_version_jobs"} <= chains

@@ -1,4 +1,8 @@
-"""Models: the real MLflow server through the real gateway, promotions, audit, lineage."""
+"""Models: the real MLflow server through the real gateway, promotions, audit, lineage.
+
+Every test runs twice: on the embedded backends (SQLite, artifacts in ``NBP_HOME``)
+and on PostgreSQL with moto's S3 for artifacts (``BACKENDS``, see tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+# Every test here runs on each of the BACKENDS (see tests/conftest.py).
+from backends_support import BACKENDS  # noqa: F401
 from platform_harness import last_json_line
 
 pytestmark = pytest.mark.integration
@@ -367,3 +373,66 @@ def test_audit_is_admin_only_and_paginated(platform, tokens):
     ).json()
     assert second["entries"][0]["id"] < first["entries"][-1]["id"]
     assert platform.service("GET", "api/audit?result=maybe", tokens["admin"]).status_code == 400
+
+
+def test_state_lies_in_the_backends_the_platform_was_given(platform, tokens, servers):
+    """Users, models, ownership and artifacts are where the settings say, and nowhere else."""
+    make_versions(platform, tokens["ds"], "models-where", 1)
+    run = platform.mlflow("POST", "runs/create", tokens["ds"], json={"experiment_id": "0"})
+    run_id = run.json()["run"]["info"]["run_id"]
+    key = f"0/{run_id}/artifacts/where.txt"
+    up = platform.service(
+        "PUT", f"mlflow/api/2.0/mlflow-artifacts/artifacts/{key}", tokens["ds"], data=b"here"
+    )
+    assert up.status_code == 200, up.text
+    home = platform.home
+    files = [
+        home / "hub" / "jupyterhub.sqlite",
+        home / "mlflow" / "mlflow.db",
+        home / "platform" / "platform.sqlite",
+    ]
+    artifacts = home / "mlflow" / "artifacts"
+    if "NBP_PLATFORM_DB_URL" not in platform.env:  # embedded
+        assert all(f.is_file() for f in files)
+        assert (artifacts / key).read_bytes() == b"here"
+        return
+    assert not any(f.exists() for f in files)
+    assert not artifacts.exists() or not any(p.is_file() for p in artifacts.rglob("*"))
+    prefix = platform.env["NBP_MLFLOW_ARTIFACTS"].removeprefix(f"s3://{servers.s3.bucket}/")
+    assert f"{prefix}/{key}" in servers.s3.keys(prefix)
+    body = servers.s3.client().get_object(Bucket=servers.s3.bucket, Key=f"{prefix}/{key}")
+    assert body["Body"].read() == b"here"
+
+    def database(name: str) -> str:
+        return platform.env[name].rsplit("/", 1)[1]
+
+    pg = servers.postgres
+    with pg.connect(database("NBP_HUB_DB_URL")) as conn:
+        users = {row[0] for row in conn.execute("SELECT name FROM users")}
+    assert {"admin", "models-alice", "models-victor"} <= users
+    with pg.connect(database("NBP_MLFLOW_BACKEND_URI")) as conn:
+        models = {row[0] for row in conn.execute("SELECT name FROM registered_models")}
+        runs = {row[0] for row in conn.execute("SELECT run_uuid FROM runs")}
+    assert "models-where" in models and run_id in runs
+    platform_db = database("NBP_PLATFORM_DB_URL")
+    # The host's tables and every capability's (models, jobs, features, drift).
+    assert {
+        "alembic_version",
+        "platform_info",
+        "audit_log",
+        "promotions",
+        "mlflow_owners",
+        "jobs",
+        "job_runs",
+        "feature_materializations",
+        "drift_monitors",
+    } <= pg.tables(platform_db)
+    with pg.connect(platform_db) as conn:
+        owners = conn.execute(
+            "SELECT owner FROM mlflow_owners WHERE kind = %s AND key = %s",
+            ("registered_model", "models-where"),
+        ).fetchall()
+        audited = conn.execute(
+            "SELECT count(*) FROM audit_log WHERE \"user\" = 'models-alice'"
+        ).fetchone()[0]
+    assert owners == [("models-alice",)] and audited > 0
