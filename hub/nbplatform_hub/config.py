@@ -211,6 +211,9 @@ def mlflow_service(settings: Settings) -> dict[str, Any]:
             # MLflow's GenAI job runner (prompt optimisation) starts eight worker
             # processes; the platform does not use it.
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            # No usage reports from the server or its UI (whose telemetry worker
+            # would also be one more script request for the gateway to refuse).
+            "MLFLOW_DISABLE_TELEMETRY": "true",
             **{
                 name: value
                 for name, value in os.environ.items()

@@ -346,6 +346,18 @@ def test_requests_without_token_refused(platform):
         assert r.status_code in (401, 403), (method, path, r.status_code)
     ui = platform.service("GET", "mlflow/", None)
     assert ui.status_code == 302 and "/hub/api/oauth2/authorize" in ui.headers["Location"]
+    # Only a page visit goes to the login: a script's request of the UI (a fetch, a
+    # worker's script) is 401, so that it never starts an OAuth round of its own.
+    for mode in ("cors", "same-origin", "no-cors"):
+        for path in ("mlflow/", "mlflow/static-files/x.worker.js", "mlflow/ajax-api/2.0/x"):
+            status, _ = platform.raw(
+                "GET", f"/services/platform/{path}", None, headers={"Sec-Fetch-Mode": mode}
+            )
+            assert status == 401, (mode, path, status)
+    # A token's call gets no XSRF cookie for the UI: it is not a browser session.
+    ui = platform.service("GET", "mlflow/", platform.admin_token)
+    assert ui.status_code == 200
+    assert "mlflow-request-header" not in ui.headers.get("Set-Cookie", "")
 
 
 def test_refused_requests_with_unread_bodies_close_their_connection(platform, tokens):

@@ -89,6 +89,18 @@ _HOP_BY_HOP = {
 _KEEP_REQUEST = {"accept", "accept-encoding", "accept-language", "user-agent", "range"}
 _DROP_RESPONSE = _HOP_BY_HOP | {"server", "set-cookie", "date"}
 
+#: The cookie whose value the MLflow UI sends as the ``X-XSRFToken`` header.
+XSRF_HEADER_COOKIE = "mlflow-request-header-X-XSRFToken"
+#: Paths below ``mlflow/`` that the UI fetches by script, not pages of it.
+UI_DATA_PREFIXES = (
+    "api/",
+    "ajax-api/",
+    "static-files/",
+    "get-artifact",
+    "model-versions/",
+    "graphql",
+)
+
 
 @stream_request_body
 class MlflowGatewayHandler(APIHandler):
@@ -116,10 +128,11 @@ class MlflowGatewayHandler(APIHandler):
         try:
             await super().prepare()
         except UnauthenticatedError:
-            if self.request.method == "GET" and not path.startswith(("api/", "ajax-api/")):
+            if self._is_page_visit(path):
                 self.redirect(self.get_login_url())
                 return
             raise
+        self._hand_ui_its_xsrf_token(path)
         self.request.connection.set_max_body_size(MAX_STREAMED_BODY)
         try:
             self._decoded = self._check_target_path(path)
@@ -139,6 +152,39 @@ class MlflowGatewayHandler(APIHandler):
             self._refuse(e)
             if not self._defer(e):
                 raise
+
+    def _is_page_visit(self, path: str) -> bool:
+        """Whether the request opens a page of the UI (a browser's navigation).
+
+        Only those go to the login page when not logged in. A script's request
+        (a fetch, a worker's script) is answered 401: sending it through OAuth
+        would give the session a new login cookie, and so a new XSRF token, under
+        the feet of the page that made it.
+        """
+        if self.request.method != "GET" or path.startswith(UI_DATA_PREFIXES):
+            return False
+        return self.request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate"
+
+    def _hand_ui_its_xsrf_token(self, path: str) -> None:
+        """Let the MLflow UI of a browser session send the session's XSRF token.
+
+        The hub accepts a login cookie on the UI's own requests (``ajax-api/...``,
+        fetched by script) only with the XSRF token, as it does for JupyterLab.
+        The MLflow UI sends every cookie named ``mlflow-request-header-<Name>`` as
+        the request header ``<Name>``, so a page of the UI opened by a browser
+        session gets the token as ``mlflow-request-header-X-XSRFToken``, readable
+        by pages of the gateway's path only. A request from another site cannot
+        read it, so it stays refused.
+        """
+        if getattr(self, "_token_authenticated", False) or not self._is_page_visit(path):
+            return
+        token = self.xsrf_token
+        self.set_cookie(
+            XSRF_HEADER_COOKIE,
+            token.decode("ascii") if isinstance(token, bytes) else token,
+            path=self.request.path[: len(self.request.path) - len(self._raw_path())],
+            samesite="Strict",
+        )
 
     def _defer(self, error: NbplatformError) -> bool:
         """Refuse only once the body is read, so that the answer reaches the client.
