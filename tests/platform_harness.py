@@ -337,6 +337,9 @@ class Platform:
     ) -> dict[str, Any]:
         """Start a kernel on ``user``'s server, run ``code``, return its output and status.
 
+        ``stdout`` is what it printed, ``displays`` the data (by MIME type) of what
+        it displayed (``display_data`` and ``execute_result``).
+
         With ``notebook`` (a path in the user's workspace) the kernel is started for
         a notebook session, as JupyterLab does when the notebook is opened.
         """
@@ -390,6 +393,7 @@ class Platform:
             )
         )
         out: list[str] = []
+        displays: list[dict[str, Any]] = []  # display_data and execute_result, by MIME type
         error: dict[str, Any] | None = None
         status = None
         idle = False
@@ -411,6 +415,8 @@ class Platform:
                 kind = msg["msg_type"]
                 if kind == "stream":
                     out.append(msg["content"]["text"])
+                elif kind in ("display_data", "execute_result"):
+                    displays.append(msg["content"]["data"])
                 elif kind == "error":
                     error = msg["content"]
                 elif kind == "execute_reply":
@@ -425,7 +431,7 @@ class Platform:
                 self.server(user, "DELETE", f"api/sessions/{session_id}", token)
             else:
                 self.server(user, "DELETE", f"api/kernels/{kernel_id}", token)
-        return {"stdout": "".join(out), "error": error, "status": status}
+        return {"stdout": "".join(out), "displays": displays, "error": error, "status": status}
 
 
 def running_platform(home: Path, **overrides: str) -> Iterator[Platform]:

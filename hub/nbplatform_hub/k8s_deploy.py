@@ -17,7 +17,11 @@ Chart values (:func:`platform_values`), merged over the profile values:
   MLflow and the panels work in a user pod), each user's workspace as
   ``users/<name>`` of the shared volume (the path the scheduler runs their
   notebooks from, exactly as on one machine; a pod sees only its own folder),
-  and network-policy egress to the platform service and to Dask schedulers.
+  network-policy egress to the platform service and to Dask schedulers, and
+  (``singleuser.extraFiles``) a ``jupyter_server_config.py`` whose
+  ``ServerProxy.host_allowlist`` lets jupyter-server-proxy reach exactly the
+  Dask scheduler Services of the namespace ``nbp.compute`` makes clusters in,
+  the hosts of their dashboard links (:func:`nbplatform.compute.dashboard_host_allowlist`).
 - ``proxy.chp.networkPolicy`` egress to the platform service; ``cull`` as the
   idle culler of the local hub.
 
@@ -69,6 +73,10 @@ MLFLOW_SOCKET_DIR = "/var/run/nbplatform"
 #: The label z2jh's hub NetworkPolicy admits to the hub's API.
 HUB_ACCESS = {"hub.jupyter.org/network-access-hub": "true"}
 DASK_GROUP, DASK_VERSION = "kubernetes.dask.org", "v1"
+#: The single-user server's config file rendered into ``singleuser.extraFiles``:
+#: a system-wide config directory Jupyter reads and the images leave empty.
+SERVER_CONFIG_KEY = "nbplatform-server-config"
+SERVER_CONFIG_PATH = "/usr/local/etc/jupyter/jupyter_server_config.py"
 
 
 @dataclass(frozen=True)
@@ -239,6 +247,19 @@ if _nbp_os.environ.get("NBP_ADMIN_PASSWORD"):
 """
 
 
+SERVER_CONFIG = """\
+# Rendered by nbplatform (nbplatform_hub.k8s_deploy); do not edit.
+# nbp.compute links a Kubernetes Dask cluster's dashboard through this server's
+# jupyter-server-proxy as proxy/<cluster>-scheduler.<namespace>:8787/status, and
+# jupyter-server-proxy proxies only the hosts ServerProxy.host_allowlist admits:
+# besides localhost, exactly the scheduler Services of the namespace nbp.compute
+# makes clusters in (NBP_DASK_NAMESPACE, else this pod's own).
+from nbplatform.compute import dashboard_host_allowlist as _nbp_dashboard_hosts
+
+c.ServerProxy.host_allowlist = _nbp_dashboard_hosts()
+"""
+
+
 def _auth_config(settings: DeploySettings) -> dict[str, Any]:
     if settings.authenticator == "generic-oauth":
         return {
@@ -328,6 +349,9 @@ def platform_values(settings: DeploySettings) -> dict[str, Any]:
                 "homeMountPath": "/home/jovyan",
             },
             "networkPolicy": {"egress": [to_platform, to_dask]},
+            "extraFiles": {
+                SERVER_CONFIG_KEY: {"mountPath": SERVER_CONFIG_PATH, "stringData": SERVER_CONFIG}
+            },
         },
         "proxy": {"chp": {"networkPolicy": {"egress": [to_platform]}}},
         "cull": {"enabled": True, "timeout": settings.idle_timeout, "every": 300},

@@ -21,6 +21,7 @@ _SUBMODULES = (
     "client",
     "compute",
     "config",
+    "display",
     "drift",
     "errors",
     "explain",
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
         client,
         compute,
         config,
+        display,
         drift,
         errors,
         explain,
@@ -45,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
         lineage,
         registry,
     )
+    from .display import Me
 
 
 def __getattr__(name: str) -> Any:
@@ -60,15 +63,16 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_SUBMODULES])
 
 
-def me() -> dict[str, Any]:
+def me() -> Me:
     """Return who the platform thinks you are: name, groups, roles and scopes.
 
     Returns:
-        The platform service's ``api/me`` answer.
+        The platform service's ``api/me`` answer: a dict that shows as a table.
     """
     from .client import PlatformClient
+    from .display import Me
 
-    return PlatformClient().me()
+    return Me(PlatformClient().me())
 
 
 __all__ = ["NbplatformError", "__version__", "me"]

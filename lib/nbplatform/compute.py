@@ -13,6 +13,10 @@
   a ``dask_kubernetes.operator.KubeCluster`` whose workers are pods of the
   single-user image (``NBP_DASK_IMAGE``, else ``JUPYTER_IMAGE``), each with the
   profile's CPU and memory limits and GPUs; at most ``NBP_COMPUTE_MAX_WORKERS`` (8).
+  Its dashboard is the scheduler's Service, linked as
+  ``/user/<name>/proxy/<cluster>-scheduler.<namespace>:8787/status``; the
+  server's jupyter-server-proxy admits those hosts only through
+  :func:`dashboard_host_allowlist` (``render-k8s`` installs it in user pods).
 
 The cluster is closed when the kernel stops (``atexit``) or by :func:`close`.
 ``distributed`` and ``dask_kubernetes`` are imported on first use only.
@@ -24,7 +28,7 @@ import atexit
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +60,13 @@ CGROUP_CPU_FILES = (
     Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"),
 )
 GPU_RESOURCE = "nvidia.com/gpu"
+#: How the Dask operator names a cluster's scheduler Service
+#: (``dask_kubernetes.constants.SCHEDULER_NAME_TEMPLATE``).
+SCHEDULER_SERVICE = "{cluster_name}-scheduler"
+#: The hosts jupyter-server-proxy admits by default (this pod's own loopback).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+# A Service name: an RFC 1035 label (lowercase, starts with a letter, at most 63).
+_SERVICE_NAME = re.compile(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?")
 
 _cluster: Any = None
 _options: dict[str, Any] | None = None
@@ -292,6 +303,39 @@ def kube_cluster_spec(
     else:  # an image built on CUDA sees no GPU of the node
         container["env"].append({"name": "NVIDIA_VISIBLE_DEVICES", "value": "none"})
     return spec
+
+
+def dashboard_host_allowlist(env: Mapping[str, str] | None = None) -> Callable[[Any, str], bool]:
+    """jupyter-server-proxy's ``ServerProxy.host_allowlist`` for Kubernetes clusters' dashboards.
+
+    A ``KubeCluster``'s dashboard link names the scheduler's Service as
+    ``KubeCluster`` reaches it inside the cluster, ``<cluster>-scheduler.<namespace>``,
+    and jupyter-server-proxy refuses every host its allowlist does not admit
+    (by default only ``localhost`` and ``127.0.0.1``). The returned callable
+    admits those two and the scheduler Services of the namespace
+    :func:`kube_cluster_spec` makes clusters in (``NBP_DASK_NAMESPACE``, else the
+    pod's own), read once, now: not Services of other namespaces, not other
+    names (``hub``), not addresses (the cloud metadata server's ``169.254.169.254``).
+
+    Args:
+        env: The environment (``os.environ`` when omitted).
+
+    Returns:
+        ``allowed(handler, host) -> bool``, for ``c.ServerProxy.host_allowlist``.
+    """
+    env = os.environ if env is None else env
+    namespace = _namespace(env)
+    suffix = SCHEDULER_SERVICE.format(cluster_name="") + "." + namespace
+
+    def allowed(handler: Any, host: str) -> bool:
+        if host in LOOPBACK_HOSTS:
+            return True
+        if not host.endswith(suffix):
+            return False
+        service = host[: -len(namespace) - 1]
+        return _SERVICE_NAME.fullmatch(service) is not None
+
+    return allowed
 
 
 def _dashboard_link(env: Mapping[str, str], remote: bool) -> str | None:

@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from .client import PlatformClient
+from .display import JobList, RunList
 
 __all__ = [
     "cancel",
@@ -137,8 +138,18 @@ def schedule(
 
 def list_jobs(
     owner: str | None = None, max_results: int = 100, client: PlatformClient | None = None
-) -> list[dict[str, Any]]:
-    """Every job (of ``owner``), following pages."""
+) -> JobList:
+    """Every job (of ``owner``), following pages.
+
+    Args:
+        owner: Only this user's jobs (default: every job you may read).
+        max_results: Jobs asked for per page.
+        client: A client (default: ``NBP_PLATFORM_URL`` and ``NBP_TOKEN``).
+
+    Returns:
+        A list of the jobs' dicts that shows as a table (schedule, next run, last
+        run); ``.to_pandas()`` gives a DataFrame.
+    """
     params: dict[str, Any] = {"max_results": max_results}
     if owner:
         params["owner"] = owner
@@ -147,7 +158,7 @@ def list_jobs(
         page = _client(client).request("GET", "api/jobs", params=params)
         found += page["jobs"]
         if not page["next_page_token"]:
-            return found
+            return JobList(found)
         params["page_token"] = page["next_page_token"]
 
 
@@ -196,12 +207,22 @@ def run_now(
 
 def runs(
     job: str | dict[str, Any], max_results: int = 20, client: PlatformClient | None = None
-) -> list[dict[str, Any]]:
-    """The job's latest runs, newest first."""
+) -> RunList:
+    """The job's latest runs, newest first.
+
+    Args:
+        job: The job or its id.
+        max_results: Runs at most.
+        client: A client (default: ``NBP_PLATFORM_URL`` and ``NBP_TOKEN``).
+
+    Returns:
+        A list of the runs' dicts that shows as a table (status, start, duration,
+        error); ``.to_pandas()`` gives a DataFrame.
+    """
     page = _client(client).request(
         "GET", f"api/jobs/{_id(job)}/runs", params={"max_results": max_results}
     )
-    return page["runs"]
+    return RunList(page["runs"])
 
 
 def get_run(run: str | dict[str, Any], client: PlatformClient | None = None) -> dict[str, Any]:

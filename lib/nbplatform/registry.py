@@ -23,6 +23,7 @@ from typing import Any
 from . import config as _config
 from ._extras import require
 from .client import PlatformClient
+from .display import ModelList
 from .errors import InvalidParameterError, NotFoundError
 
 DEFAULT_ALIAS = "champion"
@@ -199,18 +200,27 @@ def search_models(
     max_results: int = 100,
     order_by: list[str] | None = None,
     page_token: str | None = None,
-) -> Any:
+) -> ModelList:
     """Search registered models (MLflow's syntax, e.g. ``"name LIKE 'churn%'"``).
 
+    Args:
+        filter_string: MLflow's filter, e.g. ``"name LIKE 'churn%'"`` (default: all).
+        max_results: Models on a page.
+        order_by: MLflow's ordering, e.g. ``["name ASC"]``.
+        page_token: The ``.token`` of the page before.
+
     Returns:
-        A paged list of ``RegisteredModel`` (``.token`` is the next page's token).
+        A list of ``RegisteredModel`` (``.token`` is the next page's token) that
+        shows as a table (aliases, latest version, description, last update);
+        ``.to_pandas()`` gives a DataFrame.
     """
-    return _client().search_registered_models(
+    found = _client().search_registered_models(
         filter_string=filter_string,
         max_results=max_results,
         order_by=order_by,
         page_token=page_token,
     )
+    return ModelList(found, token=getattr(found, "token", None))
 
 
 def get_model_version_by_alias(name: str, alias: str = DEFAULT_ALIAS) -> Any:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import asyncio
+import re
+from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,11 +15,17 @@ from kubespawner import KubeSpawner
 from traitlets.config import Config
 
 from k8s_schemas import use_unreachable_kubeconfig
+from nbplatform import compute
 from nbplatform.config import mlflow_environment
 from nbplatform_hub.cli import main
 from nbplatform_hub.config import update_roles
 from nbplatform_hub.k8s import dump_values, render_values
-from nbplatform_hub.k8s_deploy import DeploySettings, platform_values
+from nbplatform_hub.k8s_deploy import (
+    SERVER_CONFIG_KEY,
+    SERVER_CONFIG_PATH,
+    DeploySettings,
+    platform_values,
+)
 from nbplatform_hub.k8s_manifests import platform_manifests
 from nbplatform_hub.profiles import load_profiles
 from nbplatform_hub.roles import CUSTOM_SCOPES
@@ -164,6 +172,126 @@ def test_user_pods_and_the_proxy_may_reach_the_service(values) -> None:
     )
     assert {p["port"] for p in to_dask["ports"]} == {8786, 8787}
     assert values["proxy"]["chp"]["networkPolicy"]["egress"] == [to_platform]
+
+
+# -- Dask dashboards through the user's jupyter-server-proxy ---------------------
+
+
+def _server_config(values: dict[str, Any], tmp_path: Path) -> Config:
+    """The rendered ``jupyter_server_config.py``, loaded as Jupyter loads a config file."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    (key,) = values["singleuser"]["extraFiles"]
+    entry = values["singleuser"]["extraFiles"][key]
+    path = tmp_path / PurePosixPath(entry["mountPath"]).name
+    path.write_text(entry["stringData"])
+    return PyFileConfigLoader(path.name, str(tmp_path)).load_config()
+
+
+def _dashboard_host(env: dict[str, str]) -> str:
+    """The host of the dashboard link of the cluster nbp.compute asks for, end to end.
+
+    The Dask operator's scheduler Service for ``kube_cluster_spec``, the in-cluster
+    address dask-kubernetes' KubeCluster takes from it, the link it formats with
+    nbp.compute's template, and the host jupyter-server-proxy's route reads from it.
+    """
+    import dask
+    from box import Box
+    from dask_kubernetes.operator import KubeCluster, networking
+    from dask_kubernetes.operator.controller.controller import build_scheduler_service_spec
+    from jupyter_server.utils import url_path_join
+
+    spec = compute.kube_cluster_spec(1, env)
+    name, namespace = spec["metadata"]["name"], spec["metadata"]["namespace"]
+    service = build_scheduler_service_spec(name, spec["spec"]["scheduler"]["service"], {}, {})
+    service["metadata"]["namespace"] = namespace
+
+    async def resolves(host: str, port: int, retries: int = 20) -> bool:
+        return True  # inside the cluster, the Service's name resolves
+
+    original = networking._is_service_available
+    networking._is_service_available = resolves
+    try:
+        comm, dashboard = (
+            asyncio.run(
+                networking.get_external_address_for_scheduler_service(Box(service), port_name=port)
+            )
+            for port in ("tcp-comm", "http-dashboard")
+        )
+    finally:
+        networking._is_service_available = original
+    fake = SimpleNamespace(
+        scheduler_address=comm, forwarded_dashboard_port=dashboard.split(":")[-1]
+    )
+    with dask.config.set({"distributed.dashboard.link": compute._dashboard_link(env, True)}):
+        link = KubeCluster.dashboard_link.fget(fake)
+    base = env["JUPYTERHUB_SERVICE_PREFIX"]
+    route = re.fullmatch(url_path_join(base, r"/proxy/([^/:@]+):(\d+)(/.*|)"), link)
+    assert route, link
+    assert route.group(2, 3) == ("8787", "/status")
+    return route.group(1)
+
+
+def test_user_servers_proxy_exactly_the_dask_dashboards_of_their_namespace(
+    values, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_server_proxy.config import ServerProxy
+    from jupyter_server_proxy.handlers import RemoteProxyHandler
+
+    entry = values["singleuser"]["extraFiles"][SERVER_CONFIG_KEY]
+    # One of data/stringData/binaryData, at an absolute path (z2jh's extraFiles).
+    assert set(entry) == {"mountPath", "stringData"}
+    assert entry["mountPath"] == SERVER_CONFIG_PATH
+    assert PurePosixPath(SERVER_CONFIG_PATH).name == "jupyter_server_config.py"
+    # The pod's own namespace when NBP_DASK_NAMESPACE is unset, as nbp.compute.
+    namespace_file = tmp_path / "namespace"
+    namespace_file.write_text("team-a\n")
+    monkeypatch.setattr(compute, "NAMESPACE_FILE", namespace_file)
+    monkeypatch.delenv("NBP_DASK_NAMESPACE", raising=False)
+    proxy = ServerProxy(config=_server_config(values, tmp_path))
+    assert callable(proxy.host_allowlist)
+
+    def admitted(host: str) -> bool:  # the check jupyter-server-proxy's handlers make
+        return RemoteProxyHandler._check_host_allowlist(
+            SimpleNamespace(host_allowlist=proxy.host_allowlist), host
+        )
+
+    env = {
+        "CPU_LIMIT": "1",
+        "JUPYTER_IMAGE": "nbplatform/singleuser:latest",
+        "JUPYTERHUB_USER": "Alice.B",
+        "JUPYTERHUB_SERVICE_PREFIX": "/user/alice.b/",
+    }
+    host = _dashboard_host(env)
+    assert host == "nbp-alice-b-scheduler.team-a"
+    assert admitted(host)
+    assert admitted("dask-3f2a1b-scheduler.team-a")  # a KubeCluster named otherwise
+    assert admitted("localhost") and admitted("127.0.0.1")  # jupyter-server-proxy's own
+    for refused in (
+        "169.254.169.254",  # the cloud metadata server
+        "metadata.google.internal",
+        "hub",
+        "nbplatform",
+        "nbplatform.team-a",
+        "proxy-api.team-a",
+        "kubernetes.default",
+        "nbp-alice-b-scheduler.team-b",  # another namespace
+        "nbp-alice-b-scheduler.other-team-a",
+        "nbp-alice-b-scheduler.team-a.evil.example",
+        "nbp-alice-b-scheduler.team-a.svc.cluster.local",
+        "evil.nbp-alice-b-scheduler.team-a",
+        "NBP-ALICE-B-SCHEDULER.team-a",
+        "-scheduler.team-a",
+        "10.0.0.12",
+    ):
+        assert not admitted(refused), refused
+    # NBP_DASK_NAMESPACE moves the clusters, and the allowlist with them.
+    monkeypatch.setenv("NBP_DASK_NAMESPACE", "dask")
+    proxy = ServerProxy(config=_server_config(values, tmp_path))
+    host = _dashboard_host({**env, "NBP_DASK_NAMESPACE": "dask"})
+    assert host == "nbp-alice-b-scheduler.dask"
+    assert admitted(host)
+    assert not admitted("nbp-alice-b-scheduler.team-a")
 
 
 # -- the command -------------------------------------------------------------------

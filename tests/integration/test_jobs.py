@@ -395,6 +395,13 @@ def test_library_and_cli(platform, tmp_path):
     run = jobs.wait(jobs.run_now(job, client=client), timeout=60, progress=False, client=client)
     assert run["status"] == "succeeded"
     assert jobs.runs(job, client=client)[0]["id"] == run["id"]
+    # What a notebook shows of the real answers: tables with readable times.
+    shown = jobs.runs(job, client=client)
+    assert "<table" in shown._repr_html_() and "succeeded" in repr(shown)
+    assert " UTC (" in repr(shown) and run["started_at"] not in repr(shown)
+    listed = jobs.list_jobs(owner="jobs-lib", client=client)
+    assert listed[0]["id"] == job["id"] and "<table" in listed._repr_html_()
+    assert repr(listed).splitlines()[0] == "1 job" and "manual" in repr(listed)
     env = {"NBP_PLATFORM_URL": url, "NBP_TOKEN": token, "PATH": str(Path(sys.executable).parent)}
     cli = [str(Path(sys.executable).parent / "nbplatform"), "jobs"]
     out = subprocess.run(

@@ -40,10 +40,15 @@ def test_kernel_is_preloaded_with_the_platform(platform):
             "'heavy': sorted(m for m in ('mlflow', 'torch', 'shap', 'feast', 'evidently') "
             "if m in sys.modules)}))\n"
             "print(json.dumps(nbp.me()))\n"
+            "from IPython.display import display\n"
+            "display(nbp.me())\n"
         )
         result = platform.execute("erin", code, token)
         assert result["status"] == "ok", result
         env, facts, me = (json.loads(line) for line in result["stdout"].splitlines())
+        (shown,) = result["displays"]  # nbp.me() shows as a table, not a dict's repr
+        assert "<table" in shown["text/html"] and "erin" in shown["text/html"]
+        assert shown["text/plain"].splitlines()[0].split() == ["name", "erin"]
         assert env["MLFLOW_TRACKING_URI"].endswith("/services/platform/mlflow/")
         assert env["NBP_PROFILE"] == "cpu-small"
         assert env["CUDA_VISIBLE_DEVICES"] == ""

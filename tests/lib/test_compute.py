@@ -115,6 +115,40 @@ def test_kubernetes_workers_get_the_profiles_gpus() -> None:
     assert "nvidia.com/gpu" not in scheduler["resources"]["limits"]
 
 
+def test_the_dashboard_allowlist_admits_the_scheduler_services_of_the_dask_namespace(
+    tmp_path, monkeypatch
+) -> None:
+    from dask_kubernetes.constants import SCHEDULER_NAME_TEMPLATE
+
+    assert compute.SCHEDULER_SERVICE == SCHEDULER_NAME_TEMPLATE
+    env = {"JUPYTER_IMAGE": "nbp/singleuser:1", "JUPYTERHUB_USER": "ada", "CPU_LIMIT": "1"}
+    spec = compute.kube_cluster_spec(1, {**env, "NBP_DASK_NAMESPACE": "jhub"})
+    service = SCHEDULER_NAME_TEMPLATE.format(cluster_name=spec["metadata"]["name"])
+    allowed = compute.dashboard_host_allowlist({"NBP_DASK_NAMESPACE": "jhub"})
+    assert allowed(None, f"{service}.jhub")
+    assert allowed(None, "localhost") and allowed(None, "127.0.0.1")
+    long_name = "a" * 54 + "-scheduler"  # 64 characters: no Service is named so
+    for host in (
+        f"{service}.other",
+        f"{service}.jhub.svc",
+        service,
+        "hub",
+        "169.254.169.254",
+        "scheduler.jhub",
+        f"{long_name}.jhub",
+    ):
+        assert not allowed(None, host), host
+    assert allowed(None, f"{long_name[1:]}.jhub")
+    # Without NBP_DASK_NAMESPACE, the pod's own namespace, as kube_cluster_spec.
+    namespace_file = tmp_path / "namespace"
+    namespace_file.write_text("team-a\n")
+    monkeypatch.setattr(compute, "NAMESPACE_FILE", namespace_file)
+    assert compute.kube_cluster_spec(1, env)["metadata"]["namespace"] == "team-a"
+    allowed = compute.dashboard_host_allowlist({})
+    assert allowed(None, f"{service}.team-a")
+    assert not allowed(None, f"{service}.jhub")
+
+
 def _listening(pid: int) -> set[str]:
     """The addresses ``pid`` and its children listen on."""
     parent = psutil.Process(pid)
