@@ -92,8 +92,11 @@ class Service:
         concurrent.futures.wait(pending, timeout=timeout)
 
 
-def start_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """Run the platform service (host, jobs and drift mounted and migrated) and a stand-in hub."""
+def start_service(
+    tmp_path_factory: pytest.TempPathFactory, names: tuple[str, ...] = ("jobs", "drift")
+) -> Iterator[Service]:
+    """Run the platform service (host and the capabilities ``names``, mounted and
+    migrated) and a stand-in hub."""
     from jupyterhub.services.auth import HubOAuth
 
     from nbplatform_hub.service import capabilities
@@ -123,7 +126,7 @@ def start_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]
     HubOAuth.clear_instance()
     settings = ServiceSettings.from_env()
     engine = host.connect(settings.database_url)
-    installed = [c for c in capabilities.load_capabilities() if c.name in ("jobs", "drift")]
+    installed = [c for c in capabilities.load_capabilities() if c.name in names]
     capabilities.migrate(engine, home, installed)
     context = ServiceContext(
         home=home, engine=engine, hub=HubClient(hub_api, "service-token"), settings=settings

@@ -6,6 +6,8 @@ import * as React from 'react';
 export function Section(props: {
   id: string;
   title: string;
+  /** Shown beside the title (a count). */
+  badge?: React.ReactNode;
   children: React.ReactNode;
 }): JSX.Element {
   const headingId = `nbp-section-${props.id}-title`;
@@ -17,6 +19,7 @@ export function Section(props: {
     >
       <h3 id={headingId} className="nbp-Section-title">
         {props.title}
+        {props.badge}
       </h3>
       <div className="nbp-Section-body">{props.children}</div>
     </section>

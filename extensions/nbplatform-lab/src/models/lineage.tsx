@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { errorMessage } from '../common/api';
 import { SmallButton, usePlatform } from '../common/common';
+import { ellipsize } from './format';
 import { IProvenance } from './modelsApi';
 
 /**
@@ -75,7 +76,9 @@ export function NotebookLineage(props: {
   return (
     <div className="nbp-Lineage" data-testid="nbp-lineage">
       <span className="nbp-Muted">notebook </span>
-      <code data-testid="nbp-lineage-path">{path}</code>
+      <code data-testid="nbp-lineage-path" title={path}>
+        {ellipsize(path)}
+      </code>
       {elsewhere ? (
         <span className="nbp-Muted"> (in {owner}&apos;s workspace)</span>
       ) : (
@@ -125,6 +128,26 @@ export function Provenance(props: {
           {registeredBy}
         </span>
       )}
+    </div>
+  );
+}
+
+/**
+ * A long path (an artifact source, a notebook) shortened with an ellipsis;
+ * the whole path on hover.
+ */
+export function ShortPath(props: {
+  path: string;
+  label?: string;
+  testId?: string;
+  max?: number;
+}): JSX.Element {
+  return (
+    <div className="nbp-Muted nbp-ShortPath">
+      {props.label && <span>{props.label} </span>}
+      <code data-testid={props.testId} title={props.path}>
+        {ellipsize(props.path, props.max)}
+      </code>
     </div>
   );
 }

@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { rolesGranting } from '../common/api';
+import { may, rolesGranting } from '../common/api';
 import {
   formatTime,
   SmallButton,
@@ -11,9 +11,15 @@ import { ListItem, PagedList } from '../common/ListItem';
 import { Section } from '../common/sections';
 import { IPage } from '../common/usePagedResource';
 import { pageOf, usePanelResource } from '../common/usePanelResource';
-import { MlflowLink, NotebookLineage, Provenance } from './lineage';
+import { AuditLog } from './audit';
+import { openModelDetail } from './detail';
+import { aliasBadgeText, decidable, inboxCountText } from './format';
+import { PromotionInbox } from './inbox';
+import { MlflowLink, NotebookLineage, Provenance, ShortPath } from './lineage';
+import { MetricHistoryView, MetricsTable } from './metrics';
 import {
   CAN_APPROVE,
+  CAN_READ_AUDIT,
   editorsLine,
   getModel,
   IModelDetail,
@@ -29,7 +35,7 @@ import {
   tagValue,
   versionMetrics
 } from './modelsApi';
-import { PromotionList } from './promotions';
+import { PromotionList, useCanApprove } from './promotions';
 
 /**
  * Registered models: search, pages, versions, aliases, lineage and promotions.
@@ -55,8 +61,31 @@ export function ModelsSection(): JSX.Element {
     reloadOn: stamp
   });
 
+  const { me } = usePlatform();
+  const canApprove = useCanApprove();
+  const toDecide = (pending.items ?? []).filter(p => decidable(p, me)).length;
+
   return (
-    <Section id="models" title="Models">
+    <Section
+      id="models"
+      title="Models"
+      badge={
+        canApprove &&
+        toDecide > 0 && (
+          <span
+            className="nbp-Pending nbp-InboxCount"
+            data-testid="nbp-inbox-count"
+            data-count={toDecide}
+            title="Promotion requests waiting for your decision"
+          >
+            {inboxCountText(toDecide, pending.hasMore)}
+          </span>
+        )
+      }
+    >
+      {canApprove && (
+        <PromotionInbox pending={pending} me={me} onDecided={reload} />
+      )}
       <div className="nbp-Toolbar">
         <input
           type="search"
@@ -74,6 +103,11 @@ export function ModelsSection(): JSX.Element {
         resource={models}
         error={pending.error}
         moreTestId="nbp-models-more"
+        loading={
+          <div className="nbp-Muted" data-testid="nbp-models-loading">
+            Loading models…
+          </div>
+        }
         empty={
           <p className="nbp-Placeholder" data-testid="nbp-models-empty">
             {search ? 'No model matches.' : 'No registered model yet.'}
@@ -90,6 +124,7 @@ export function ModelsSection(): JSX.Element {
           />
         )}
       </PagedList>
+      {may(me, CAN_READ_AUDIT) && <AuditLog />}
     </Section>
   );
 }
@@ -114,6 +149,7 @@ function ModelItem(
 ): JSX.Element {
   const { model, ...shared } = props;
   const { pending } = shared;
+  const platform = usePlatform();
   const latest = model.latest_versions?.reduce<string | null>(
     (max, v) =>
       max === null || Number(v.version) > Number(max) ? v.version : max,
@@ -140,24 +176,42 @@ function ModelItem(
       }
       detail={() => <ModelDetail name={model.name} {...shared} />}
     >
-      {model.description && (
-        <div className="nbp-Description" data-testid="nbp-model-description">
-          {model.description}
-        </div>
-      )}
+      <div className="nbp-ModelLine">
+        {model.description ? (
+          <div className="nbp-Description" data-testid="nbp-model-description">
+            {model.description}
+          </div>
+        ) : (
+          <span />
+        )}
+        <SmallButton
+          label="Details"
+          title={`Compare the versions of ${model.name}`}
+          testId="nbp-model-details"
+          onClick={() => openModelDetail(platform, model.name)}
+        />
+      </div>
     </ListItem>
   );
 }
 
+/**
+ * An alias, with the version it points at when given (`@champion → v3`).
+ */
 function AliasBadge(props: { alias: string; version?: string }): JSX.Element {
   return (
     <span
       className={`nbp-Alias nbp-Alias-${props.alias === 'champion' ? 'champion' : 'other'}`}
       data-testid="nbp-alias"
       data-alias={props.alias}
-      title={props.version ? `${props.alias} → v${props.version}` : props.alias}
+      data-version={props.version}
+      title={
+        props.version
+          ? `@${props.alias} points at version ${props.version}`
+          : `@${props.alias}`
+      }
     >
-      @{props.alias}
+      {aliasBadgeText(props.alias, props.version)}
     </span>
   );
 }
@@ -200,12 +254,22 @@ function ModelDetail(props: IModelContext & { name: string }): JSX.Element {
       )}
       <PagedList
         resource={versions}
-        loading={<div className="nbp-Muted">Loading…</div>}
+        loading={
+          <div className="nbp-Muted" data-testid="nbp-model-versions-loading">
+            Loading versions…
+          </div>
+        }
+        empty={
+          <p className="nbp-Placeholder" data-testid="nbp-model-versions-empty">
+            No version yet.
+          </p>
+        }
         moreTestId="nbp-model-versions-more"
       >
         {v => (
           <VersionItem
             key={v.version}
+            model={name}
             version={v}
             aliases={detail ? versionAliases(detail.registered_model, v) : []}
           />
@@ -256,10 +320,11 @@ function versionAliases(
 }
 
 function VersionItem(props: {
+  model: string;
   version: IModelVersion;
   aliases: string[];
 }): JSX.Element {
-  const { version, aliases } = props;
+  const { model, version, aliases } = props;
   const notebook = tagValue(version.tags, TAG_NOTEBOOK);
   const metrics = versionMetrics(version);
   return (
@@ -282,14 +347,9 @@ function VersionItem(props: {
           {version.user_id ? ` · ${version.user_id}` : ''}
         </span>
       </div>
-      {metrics.length > 0 && (
-        <div className="nbp-Metrics" data-testid="nbp-metrics">
-          {metrics.slice(0, 4).map(([key, value]) => (
-            <span key={key} className="nbp-Metric">
-              {key} {Number.isFinite(value) ? value.toPrecision(4) : value}
-            </span>
-          ))}
-        </div>
+      <MetricsTable metrics={metrics} />
+      {version.run_id && (
+        <MetricHistoryView model={model} version={version.version} />
       )}
       {version.description && (
         <div className="nbp-Description" data-testid="nbp-version-description">
@@ -303,6 +363,13 @@ function VersionItem(props: {
         />
       )}
       <Provenance provenance={provenanceOf(version.tags)} />
+      {version.source && (
+        <ShortPath
+          label="source"
+          path={version.source}
+          testId="nbp-version-source"
+        />
+      )}
       {version.run_id && (
         <div className="nbp-Muted" data-testid="nbp-run-id">
           run {version.run_id.slice(0, 8)}

@@ -35,6 +35,8 @@ export interface IModelVersion {
   tags?: ITag[];
   aliases?: string[];
   metrics?: Record<string, number> | ITag[];
+  /** The params of the version's run, as the platform adds them. */
+  params?: Record<string, string>;
 }
 
 /**
@@ -207,12 +209,115 @@ export function searchModels(
 
 export function getModel(
   name: string,
-  pageToken: string | null = null
+  pageToken: string | null = null,
+  pageSize = 20
 ): Promise<IModelDetail> {
   return requestAPI<IModelDetail>(
     `models/${encodeURIComponent(name)}` +
-      query({ max_results: 20, page_token: pageToken })
+      query({ max_results: pageSize, page_token: pageToken })
   );
+}
+
+/** One value of a metric at a step of its run. */
+export interface IMetricPoint {
+  step: number;
+  value: number;
+  timestamp?: number | null;
+}
+
+/**
+ * The metric history of the run that made a version
+ * (`api/models/<name>/versions/<version>/metric-history`).
+ */
+export interface IMetricHistory {
+  name: string;
+  version: string;
+  run_id: string | null;
+  metrics: Record<string, IMetricPoint[]>;
+  /** Some metrics or points were left out. */
+  truncated: boolean;
+}
+
+export function getMetricHistory(
+  name: string,
+  version: string
+): Promise<IMetricHistory> {
+  return requestAPI<IMetricHistory>(
+    `models/${encodeURIComponent(name)}/versions/` +
+      `${encodeURIComponent(version)}/metric-history`
+  );
+}
+
+/** The result of an audited request. */
+export type AuditResult = 'allowed' | 'refused' | 'conflict' | 'failed';
+
+/** One entry of the audit log (`api/audit`). */
+export interface IAuditEntry {
+  id: number;
+  ts: string;
+  user: string;
+  kind: string;
+  action: string;
+  method: string;
+  path: string;
+  resource?: string | null;
+  result: AuditResult;
+  status: number;
+  detail?: string | null;
+  model?: string | null;
+  version?: string | null;
+  alias?: string | null;
+}
+
+export interface IAuditList {
+  entries: IAuditEntry[];
+  next_page_token: string | null;
+}
+
+/** The filters of the audit log, as `api/audit` takes them. */
+export interface IAuditFilters {
+  model: string;
+  user: string;
+  /** A prefix of the action, e.g. `promotion:`. */
+  action: string;
+  result: AuditResult | '';
+}
+
+export const NO_AUDIT_FILTERS: IAuditFilters = {
+  model: '',
+  user: '',
+  action: '',
+  result: ''
+};
+
+/**
+ * The capability (a key of `api/me`'s `can`) to read the audit log.
+ */
+export const CAN_READ_AUDIT = 'audit_read';
+
+/**
+ * The query of `api/audit` for `filters` (trimmed; empty ones left out).
+ */
+export function auditQuery(
+  filters: IAuditFilters,
+  pageToken: string | null = null,
+  pageSize = 25
+): string {
+  return query({
+    model: filters.model.trim(),
+    user: filters.user.trim(),
+    action: filters.action.trim(),
+    result: filters.result,
+    max_results: pageSize,
+    page_token: pageToken
+  });
+}
+
+export function listAudit(
+  filters: IAuditFilters,
+  pageToken: string | null = null
+): Promise<IAuditList> {
+  return requestAPI<IAuditList>('audit' + auditQuery(filters, pageToken));
 }
 
 export function listPromotions(

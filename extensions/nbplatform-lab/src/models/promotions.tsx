@@ -9,6 +9,7 @@ import {
   StatusBadge,
   usePlatform
 } from '../common/common';
+import { ellipsize } from './format';
 import { CAN_APPROVE, decidePromotion, IPromotion } from './modelsApi';
 
 /**
@@ -30,16 +31,26 @@ const VERDICTS = [
 export function PromotionList(props: {
   promotions: IPromotion[];
   onDecided: () => void;
+  /** Name the model of each request (a list of several models' requests). */
+  showModel?: boolean;
+  /** The list's subtitle; null for none. */
+  title?: string | null;
 }): JSX.Element | null {
   if (props.promotions.length === 0) {
     return null;
   }
+  const title = props.title === undefined ? 'Pending promotions' : props.title;
   return (
     <div className="nbp-Promotions">
-      <div className="nbp-Subtitle">Pending promotions</div>
+      {title && <div className="nbp-Subtitle">{title}</div>}
       <ul className="nbp-List">
         {props.promotions.map(p => (
-          <PromotionItem key={p.id} promotion={p} onDecided={props.onDecided} />
+          <PromotionItem
+            key={p.id}
+            promotion={p}
+            onDecided={props.onDecided}
+            showModel={props.showModel ?? false}
+          />
         ))}
       </ul>
     </div>
@@ -49,8 +60,9 @@ export function PromotionList(props: {
 function PromotionItem(props: {
   promotion: IPromotion;
   onDecided: () => void;
+  showModel: boolean;
 }): JSX.Element {
-  const { promotion, onDecided } = props;
+  const { promotion, onDecided, showModel } = props;
   const canApprove = useCanApprove();
   const me = usePlatform().me;
   const rights = promotion.rights;
@@ -96,6 +108,15 @@ function PromotionItem(props: {
       data-promotion-id={promotion.id}
     >
       <div>
+        {showModel && (
+          <span
+            className="nbp-Promotion-model"
+            data-testid="nbp-promotion-model"
+            title={promotion.model}
+          >
+            {ellipsize(promotion.model, 28)}{' '}
+          </span>
+        )}
         v{promotion.version} → <b>{promotion.alias}</b>{' '}
         <StatusBadge status={promotion.state} testId="nbp-promotion-state" />
       </div>

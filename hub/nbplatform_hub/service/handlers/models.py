@@ -94,6 +94,70 @@ class ModelHandler(AuditedAPIHandler):
         )
 
 
+#: The most metrics of a run whose history ``metric-history`` answers (by name).
+MAX_HISTORY_METRICS = 20
+#: The most points of one metric's history (the last ones by step).
+MAX_HISTORY_POINTS = 1000
+
+
+def _points(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """MLflow's metric history as ``{step, value, timestamp}`` points, by step then time."""
+    points = sorted(
+        (
+            {
+                "step": int(m.get("step") or 0),
+                "value": m.get("value"),
+                "timestamp": m.get("timestamp"),
+            }
+            for m in history
+        ),
+        key=lambda p: (p["step"], p["timestamp"] or 0),
+    )
+    return points[-MAX_HISTORY_POINTS:]
+
+
+class MetricHistoryHandler(AuditedAPIHandler):
+    """The metric history (values over steps) of the run that made a model version."""
+
+    async def get(self, name: str, version: str) -> None:
+        """Return ``{"name", "version", "run_id", "metrics", "truncated"}``.
+
+        ``metrics`` maps each metric of the run (the first :data:`MAX_HISTORY_METRICS`
+        by name) to its points ``{step, value, timestamp}``, oldest step first; it is
+        empty when the version has no run or its run was deleted.
+        """
+        self.require_scope(READ)
+        mlflow = self.context.mlflow
+        found = await mlflow.call("GET", "model-versions/get", {"name": name, "version": version})
+        run_id = found["model_version"].get("run_id") or None
+        answer: dict[str, Any] = {
+            "name": name,
+            "version": version,
+            "run_id": run_id,
+            "metrics": {},
+            "truncated": False,
+        }
+        if run_id:
+            try:
+                run = (await mlflow.call("GET", "runs/get", {"run_id": run_id}))["run"]
+            except NbplatformError:
+                run = {}  # the run was deleted: no history
+            keys = sorted({m["key"] for m in run.get("data", {}).get("metrics", [])})
+            answer["truncated"] = len(keys) > MAX_HISTORY_METRICS
+            keys = keys[:MAX_HISTORY_METRICS]
+            histories = await asyncio.gather(
+                *(
+                    mlflow.call("GET", "metrics/get-history", {"run_id": run_id, "metric_key": key})
+                    for key in keys
+                )
+            )
+            for key, history in zip(keys, histories, strict=True):
+                metrics = history.get("metrics", [])
+                answer["truncated"] |= len(metrics) > MAX_HISTORY_POINTS
+                answer["metrics"][key] = _points(metrics)
+        self.write_json(answer)
+
+
 class RollbackHandler(AuditedAPIHandler):
     """Point an alias back at ``previous-<alias>`` (platform-admins)."""
 
@@ -117,4 +181,8 @@ routes = [
     (r"api/models", ModelsHandler),
     (r"api/models/(?P<name>[^/]+)", ModelHandler),
     (r"api/models/(?P<name>[^/]+)/rollback", RollbackHandler),
+    (
+        r"api/models/(?P<name>[^/]+)/versions/(?P<version>[0-9]{1,18})/metric-history",
+        MetricHistoryHandler,
+    ),
 ]
