@@ -40,7 +40,6 @@ __all__ = [
     "GpuUnavailableError",
     "discover_gpus",
     "no_gpu_reason",
-    "no_gpu_reason_default",
 ]
 
 GPUS_ENV = "NBP_GPUS"
@@ -48,6 +47,10 @@ GPUS_ENV = "NBP_GPUS"
 JOB_PREFIX = "job:"
 
 _DEVICE_RE = re.compile(r"^(\d+|(GPU|MIG)-[0-9A-Za-z/-]+)$")
+
+#: Where the NVIDIA driver's device files are (``nvidia0``, ``nvidia1``...); a
+#: reason for finding no GPU says whether there were any.
+DEV_DIR = Path("/dev")
 
 _log = logging.getLogger(__name__)
 
@@ -75,27 +78,30 @@ def _parse_gpus_env(value: str) -> list[str]:
     return devices
 
 
-def _nvml_gpus() -> list[str] | None:
+def _nvml_gpus() -> tuple[list[str] | None, str]:
+    """The GPUs NVML counts (``None`` when NVML is not usable), and what it said, for reasons."""
     try:
         import pynvml  # type: ignore[import-not-found]
     except ImportError:
-        return None
+        return None, "pynvml is not installed"
     try:
         pynvml.nvmlInit()
     except Exception as exc:  # pynvml raises NVMLError subclasses (no driver, ...)
         _log.debug("NVML is not usable (%s); trying nvidia-smi", exc)
-        return None
+        return None, f"NVML did not start: {exc}"
     try:
-        return [str(index) for index in range(pynvml.nvmlDeviceGetCount())]
+        count = pynvml.nvmlDeviceGetCount()
     except Exception as exc:
         _log.warning("NVML could not count the GPUs (%s); assuming none", exc)
-        return []
+        return [], f"NVML could not count the GPUs: {exc}"
     finally:
         with contextlib.suppress(Exception):  # shutting down is best effort
             pynvml.nvmlShutdown()
+    return [str(index) for index in range(count)], "NVML counts no GPU"
 
 
-def _nvidia_smi_gpus(executable: str) -> list[str]:
+def _nvidia_smi_gpus(executable: str) -> tuple[list[str], str]:
+    """The GPUs ``nvidia-smi`` lists, and what it said, for reasons."""
     try:
         result = subprocess.run(
             [executable, "--query-gpu=index", "--format=csv,noheader"],
@@ -106,12 +112,49 @@ def _nvidia_smi_gpus(executable: str) -> list[str]:
         )
     except (OSError, subprocess.SubprocessError) as exc:
         _log.warning("nvidia-smi failed (%s); assuming this machine has no GPU", exc)
-        return []
+        return [], f"nvidia-smi failed: {exc}"
     devices = [line.strip() for line in result.stdout.splitlines() if line.strip()]
     if not all(device.isdigit() for device in devices):
         _log.warning("nvidia-smi printed %r; assuming this machine has no GPU", result.stdout)
+        return [], f"nvidia-smi printed no GPU index: {result.stdout.strip()[:80]!r}"
+    return devices, "nvidia-smi lists no GPU"
+
+
+def _device_files() -> list[str]:
+    """The NVIDIA device files of this machine (``/dev/nvidia0``...), in device order."""
+    try:
+        found = [p for p in DEV_DIR.glob("nvidia*") if p.name[len("nvidia") :].isdigit()]
+    except OSError:
         return []
-    return devices
+    return [str(p) for p in sorted(found, key=lambda p: int(p.name[len("nvidia") :]))]
+
+
+def _discover(env: Mapping[str, str]) -> tuple[list[str], str]:
+    """The GPUs to hand out, and why there are none (a clause for messages)."""
+    if GPUS_ENV in env:
+        devices = _parse_gpus_env(env[GPUS_ENV])
+        return devices, (
+            f"GPUs are turned off by configuration ({GPUS_ENV} is set to "
+            f"{env[GPUS_ENV]!r}): this platform hands out no GPU"
+        )
+    devices, nvml = _nvml_gpus()
+    looked = [nvml]
+    if devices is None:
+        executable = shutil.which("nvidia-smi", path=env.get("PATH"))
+        if executable:
+            devices, smi = _nvidia_smi_gpus(executable)
+        else:
+            devices, smi = [], "nvidia-smi is not on PATH"
+        looked.append(smi)
+    files = _device_files()
+    if files:
+        shown = ", ".join(files[:3]) + (", ..." if len(files) > 3 else "")
+        looked.append(f"yet {shown} {'exists' if len(files) == 1 else 'exist'}")
+        unset = f"{GPUS_ENV} is unset (set it to the devices to hand out)"
+    else:
+        looked.append(f"no {DEV_DIR / 'nvidia<N>'} device file")
+        unset = f"{GPUS_ENV} is unset"
+    return devices, f"no GPU was found on this machine ({'; '.join(looked)}) and {unset}"
 
 
 def discover_gpus(env: Mapping[str, str] | None = None) -> list[str]:
@@ -130,37 +173,25 @@ def discover_gpus(env: Mapping[str, str] | None = None) -> list[str]:
     Raises:
         ConfigurationError: ``NBP_GPUS`` holds something that is not a GPU.
     """
-    env = os.environ if env is None else env
-    if GPUS_ENV in env:
-        return _parse_gpus_env(env[GPUS_ENV])
-    devices = _nvml_gpus()
-    if devices is not None:
-        return devices
-    executable = shutil.which("nvidia-smi", path=env.get("PATH"))
-    if executable:
-        return _nvidia_smi_gpus(executable)
-    return []
+    return _discover(os.environ if env is None else env)[0]
 
 
 def no_gpu_reason(env: Mapping[str, str] | None = None) -> str:
-    """Say why :func:`discover_gpus` found no GPU, for messages shown to users.
+    """Say why :func:`discover_gpus` finds no GPU, for messages shown to users.
+
+    Discovers again (the probes are quick).
 
     Args:
-        env: The environment discovery read; ``os.environ`` when None.
+        env: The environment discovery reads; ``os.environ`` when None.
 
     Returns:
-        A parenthesis-free clause such as ``"NVML and nvidia-smi found none,
+        A clause that begins a sentence: ``"GPUs are turned off by configuration
+        (NBP_GPUS is set to 'none'): this platform hands out no GPU"``, or what
+        discovery looked for: ``"no GPU was found on this machine (pynvml is not
+        installed; nvidia-smi is not on PATH; no /dev/nvidia<N> device file) and
         NBP_GPUS is unset"``.
     """
-    env = os.environ if env is None else env
-    if GPUS_ENV in env:
-        return f"{GPUS_ENV} is set to {env[GPUS_ENV]!r}"
-    return no_gpu_reason_default()
-
-
-def no_gpu_reason_default() -> str:
-    """Return the reason given when discovery found nothing and ``NBP_GPUS`` is unset."""
-    return f"NVML and nvidia-smi found none, {GPUS_ENV} is unset"
+    return _discover(os.environ if env is None else env)[1]
 
 
 def _user_of(owner: str) -> str:
@@ -236,8 +267,9 @@ class GpuAllocator:
 
     Args:
         devices: The GPUs to hand out, e.g. from :func:`discover_gpus`.
-        no_gpu_reason: Why ``devices`` is empty, for the error message
-            (see :func:`no_gpu_reason`).
+        no_gpu_reason: Why ``devices`` is empty, for the error message: a clause
+            that begins a sentence (see :func:`no_gpu_reason`); without one the
+            message says no more than that there is no GPU to hand out.
         log: Logger for reconciliation conflicts; this module's logger if None.
         leases: Keep the holdings in this shared file (else in this process only).
     """
@@ -251,7 +283,7 @@ class GpuAllocator:
         leases: GpuLeaseFile | None = None,
     ) -> None:
         self._devices = list(dict.fromkeys(str(d) for d in devices))
-        self._no_gpu_reason = no_gpu_reason or no_gpu_reason_default()
+        self._no_gpu_reason = no_gpu_reason or "this machine has no GPU the platform hands out"
         self._log = log or _log
         self._lock = threading.Lock()
         self._held: dict[str, list[str]] = {}
@@ -286,7 +318,8 @@ class GpuAllocator:
         Returns:
             The allocator.
         """
-        return cls(discover_gpus(env), no_gpu_reason=no_gpu_reason(env), log=log, leases=leases)
+        devices, reason = _discover(os.environ if env is None else env)
+        return cls(devices, no_gpu_reason=reason, log=log, leases=leases)
 
     @property
     def devices(self) -> list[str]:
@@ -310,16 +343,23 @@ class GpuAllocator:
     def _refusal(self, count: int, free: int, profile: str | None, owner: str | None) -> str:
         what = f"the {profile!r} profile" if profile else "a GPU profile"
         if not self._devices:
-            return f"This machine has no GPU ({self._no_gpu_reason}), so {what} cannot start."
+            reason = self._no_gpu_reason
+            return f"{reason[:1].upper()}{reason[1:]}, so {what} cannot start. Pick a CPU profile."
         total = len(self._devices)
         if count > total:
             return (
                 f"{what[0].upper()}{what[1:]} needs {count} GPUs but this machine has only "
                 f"{total}. Ask a platform admin to fix the profile, or pick another one."
             )
-        others = (who for who, held in self._held.items() if held and who != owner)
+        others = [who for who, held in self._held.items() if held and who != owner]
         users = list(dict.fromkeys(_user_of(who) for who in others))
         by = f" (by {', '.join(users)})" if users else ""
+        ends = []
+        if any(not who.startswith(JOB_PREFIX) for who in others):
+            ends.append("one of their servers stops")
+        if any(who.startswith(JOB_PREFIX) for who in others):
+            ends.append("a job run ends")
+        when = " or ".join(ends) or "a GPU is freed"
         if free == 0:
             plural = "GPU is" if total == 1 else f"{total} GPUs are"
             head = f"No free GPU: {'the only' if total == 1 else 'all'} {plural} in use{by}."
@@ -328,7 +368,7 @@ class GpuAllocator:
                 f"Not enough free GPUs: {what} needs {count}, only {free} of {total} "
                 f"{'is' if free == 1 else 'are'} free (the others are in use{by})."
             )
-        return f"{head} Try again when one of their servers stops, or pick a CPU profile."
+        return f"{head} Try again when {when}, or pick a CPU profile."
 
     def availability(
         self, count: int, *, profile: str | None = None, owner: str | None = None

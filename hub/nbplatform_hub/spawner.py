@@ -31,7 +31,7 @@ from nbplatform.errors import (
     PermissionDeniedError,
 )
 
-from .gpus import GpuAllocator, discover_gpus, lease_file
+from .gpus import GpuAllocator, lease_file
 from .isolation import (
     SystemUser,
     ensure_system_user,
@@ -111,7 +111,7 @@ def reset_gpu_allocator(devices: list[str] | None = None) -> GpuAllocator:
         The new allocator.
     """
     global _allocator
-    _allocator = GpuAllocator(discover_gpus() if devices is None else devices)
+    _allocator = GpuAllocator.from_environment() if devices is None else GpuAllocator(devices)
     return _allocator
 
 
@@ -227,8 +227,13 @@ class ProfileSpawner(SimpleLocalProcessSpawner):
         except NbplatformError as e:
             return f'<p class="alert alert-danger">{html.escape(e.message)}</p>'
         allocator = gpu_allocator()
+        # The true reason a GPU profile cannot start now (GPUs turned off, none
+        # found, all in use); what this server holds itself counts as free.
         usable = {
-            p.slug: allocator.availability(p.gpus) if p.gpus else (True, "") for p in profiles
+            p.slug: allocator.availability(p.gpus, profile=p.slug, owner=spawner.owner_key)
+            if p.gpus
+            else (True, "")
+            for p in profiles
         }
         previous = (spawner.user_options or {}).get("profile")
         preferred = (

@@ -4,7 +4,11 @@ The run folder holds ``run.json`` (kernel, working directory), ``parameters.json
 and ``input.ipynb``; this writes ``output.ipynb`` (also when a cell fails: papermill
 saves it first), ``progress.json`` (cell i of n, rewritten as cells start) and
 ``result.json`` (status, error, failing cell) and ``output.html`` (the output
-rendered by nbconvert). Output of the cells goes to the
+rendered by nbconvert). Cells are numbered for people as they see their notebook
+(see :func:`user_cells`): ``progress.json`` and the error's "failed in cell i of
+n" count the notebook's code cells, not papermill's injected parameters cell nor
+markdown; ``failed_cell`` stays the index of the failing cell in
+``output.ipynb``, for tools that open it there. Output of the cells goes to the
 log through standard output. While it lives it holds a lock on
 ``executor.lock`` and it does not start when the folder holds ``abandoned``
 (the run was settled without it: see :func:`nbplatform_jobs.backends.stop_run`).
@@ -30,18 +34,27 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _progress_engine(run_dir: Path) -> Any:
-    """A papermill engine that records progress (cell i of n) as cells start."""
+    """A papermill engine that records progress (cell i of n) as cells start.
+
+    The numbers are the user's (:func:`user_cells`): a markdown cell or the
+    injected parameters cell leaves the previous number; a failure in the
+    injected cell is cell 0 (none of the user's).
+    """
     from papermill.engines import NBClientEngine
 
     class ProgressEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
-            total = len(nb_man.nb.cells)
+            numbers, total = user_cells(nb_man.nb.cells)
+            reached = []  # the user's number reached at each cell
+            for number in numbers:
+                reached.append(number if number is not None else (reached[-1] if reached else 0))
             original = nb_man.cell_start
 
             def cell_start(cell: Any, cell_index: int | None = None, **kw: Any) -> Any:
                 index = 0 if cell_index is None else cell_index
-                _write_json(run_dir / "progress.json", {"cell": index + 1, "total": total})
+                at = reached[index] if 0 <= index < len(reached) else 0
+                _write_json(run_dir / "progress.json", {"cell": at, "total": total})
                 return original(cell, cell_index, **kw)
 
             nb_man.cell_start = cell_start
@@ -52,7 +65,8 @@ def _progress_engine(run_dir: Path) -> Any:
             if failed is None:
                 _write_json(run_dir / "progress.json", {"cell": total, "total": total})
             else:
-                progress = {"cell": failed + 1, "total": total, "failed": True}
+                at = numbers[failed] if 0 <= failed < len(numbers) else None
+                progress = {"cell": at or 0, "total": total, "failed": True}
                 _write_json(run_dir / "progress.json", progress)
             return result
 
@@ -125,6 +139,52 @@ def _read_output(output: Path) -> Any:
         return nbformat.read(str(output), as_version=4)
     except (OSError, ValueError):
         return None
+
+
+#: The tag of the cell papermill adds with the run's parameters.
+INJECTED_TAG = "injected-parameters"
+
+
+def _is_code(cell: Any) -> bool:
+    return cell.get("cell_type") == "code"
+
+
+def _is_injected(cell: Any) -> bool:
+    return INJECTED_TAG in (cell.get("metadata", {}).get("tags") or [])
+
+
+def user_cells(cells: Any) -> tuple[list[int | None], int]:
+    """The numbers a user knows the cells of an executed notebook by, and how many.
+
+    The user's notebook is its code cells, counted from 1: markdown and raw
+    cells (papermill's error banners among them) have no number and neither has
+    the cell papermill injects with the parameters (tagged
+    ``injected-parameters``); the notebook's own ``parameters`` cell counts.
+    """
+    numbers: list[int | None] = []
+    total = 0
+    for cell in cells:
+        if _is_code(cell) and not _is_injected(cell):
+            total += 1
+            numbers.append(total)
+        else:
+            numbers.append(None)
+    return numbers, total
+
+
+def where_failed(nb: Any, index: int) -> str | None:
+    """``failed in cell i of n`` for the cell at ``index`` of ``nb``, as the user counts.
+
+    ``failed in the injected parameters cell`` when that cell is the one papermill
+    injected (a parameter's value broke it); ``None`` when ``index`` is no code cell.
+    """
+    if nb is None or not 0 <= index < len(nb.cells):
+        return None
+    if _is_injected(nb.cells[index]):
+        return "failed in the injected parameters cell"
+    numbers, total = user_cells(nb.cells)
+    number = numbers[index]
+    return None if number is None else f"failed in cell {number} of {total}"
 
 
 def _failed_cell(output: Path, fallback: int) -> int:
@@ -218,10 +278,13 @@ def execute(run_dir: Path) -> dict[str, Any]:
             **extra,
         )
     except PapermillExecutionError as e:
-        cell = _failed_cell(run_dir / "output.ipynb", e.cell_index)
+        output = run_dir / "output.ipynb"
+        cell = _failed_cell(output, e.cell_index)
+        error = _error_text(e.ename, e.evalue, output, cell)
+        where = where_failed(_read_output(output), cell)
         result = {
             "status": "failed",
-            "error": _error_text(e.ename, e.evalue, run_dir / "output.ipynb", cell),
+            "error": f"{error} ({where})" if where else error,
             "failed_cell": cell,
         }
     except Exception as e:  # the kernel would not start, the notebook is unreadable...

@@ -405,9 +405,9 @@ def _duration(run: Mapping[str, Any], now: datetime) -> str:
 
 
 def _error(run: Mapping[str, Any]) -> str:
-    error = run.get("error") or ""
-    cell = run.get("failed_cell")
-    return f"cell {cell}: {error}" if error and cell is not None else str(error)
+    # The error names the cell as the user counts them ("failed in cell 3 of 4");
+    # ``failed_cell`` is an index into the output notebook, not for people.
+    return str(run.get("error") or "")
 
 
 class RunList(Table):

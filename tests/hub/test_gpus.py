@@ -1,13 +1,22 @@
-"""GPU discovery from NBP_GPUS and the allocator that hands GPUs to servers."""
+"""GPU discovery from NBP_GPUS and the allocator that hands GPUs to servers.
+
+Each reason a GPU profile cannot start is the true one: GPUs turned off by
+configuration (``NBP_GPUS=none`` or empty), none found (what was looked for:
+NVML, nvidia-smi, ``/dev/nvidia<N>``), or all of them in use (by whom).
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
+import types
+from pathlib import Path
 
 import pytest
 
 from nbplatform.errors import ConfigurationError, UnavailableError
-from nbplatform_hub.gpus import GpuAllocator, GpuUnavailableError, discover_gpus
+from nbplatform_hub import gpus as gpus_module
+from nbplatform_hub.gpus import GpuAllocator, GpuUnavailableError, discover_gpus, no_gpu_reason
 
 
 @pytest.mark.parametrize(
@@ -90,19 +99,122 @@ def test_no_devices_message_names_the_profile() -> None:
     gpus = GpuAllocator([])
     with pytest.raises(GpuUnavailableError) as info:
         gpus.allocate("alice/", 1, profile="gpu")
+    # Given no devices (and no reason), it claims nothing about discovery or NBP_GPUS.
     assert str(info.value) == (
-        "This machine has no GPU (NVML and nvidia-smi found none, NBP_GPUS is unset), "
-        "so the 'gpu' profile cannot start."
+        "This machine has no GPU the platform hands out, so the 'gpu' profile cannot start. "
+        "Pick a CPU profile."
     )
     assert gpus.availability(0) == (True, "")
     ok, reason = gpus.availability(1)
     assert not ok and "so a GPU profile cannot start" in reason
 
 
-def test_from_environment_says_nbp_gpus_was_none() -> None:
-    gpus = GpuAllocator.from_environment({"NBP_GPUS": "none"})
+@pytest.mark.parametrize("value", ["none", "NONE", "", " "])
+def test_nbp_gpus_none_or_empty_says_gpus_are_turned_off(value: str) -> None:
+    gpus = GpuAllocator.from_environment({"NBP_GPUS": value})
     assert gpus.devices == []
-    assert "NBP_GPUS is set to 'none'" in gpus.availability(1)[1]
+    ok, reason = gpus.availability(1, profile="gpu")
+    assert not ok
+    assert reason == (
+        f"GPUs are turned off by configuration (NBP_GPUS is set to {value!r}): this platform "
+        "hands out no GPU, so the 'gpu' profile cannot start. Pick a CPU profile."
+    )
+    assert "unset" not in reason and "This machine" not in reason
+    assert no_gpu_reason({"NBP_GPUS": value}).startswith("GPUs are turned off by configuration")
+
+
+@pytest.fixture
+def bare_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No pynvml, no nvidia-smi on PATH, an empty device folder; returns that folder."""
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml raises ImportError
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    monkeypatch.setattr(gpus_module, "DEV_DIR", dev)
+    return dev
+
+
+def test_nbp_gpus_unset_and_nothing_found_says_what_was_looked_for(bare_machine: Path) -> None:
+    env = {"PATH": "/nonexistent"}
+    gpus = GpuAllocator.from_environment(env)
+    assert gpus.devices == []
+    ok, reason = gpus.availability(1, profile="gpu")
+    assert not ok
+    assert reason == (
+        "No GPU was found on this machine (pynvml is not installed; nvidia-smi is not on "
+        f"PATH; no {bare_machine}/nvidia<N> device file) and NBP_GPUS is unset, so the "
+        "'gpu' profile cannot start. Pick a CPU profile."
+    )
+    assert "turned off" not in reason
+    # NVIDIA device files that neither NVML nor nvidia-smi could read are named.
+    (bare_machine / "nvidia0").touch()
+    (bare_machine / "nvidiactl").touch()  # the control device is no GPU
+    reason = no_gpu_reason(env)
+    assert f"yet {bare_machine}/nvidia0 exists" in reason and "nvidiactl" not in reason
+    assert reason.endswith("NBP_GPUS is unset (set it to the devices to hand out)")
+
+
+def _fake_nvidia_smi(folder: Path, script: str) -> dict[str, str]:
+    smi = folder / "nvidia-smi"
+    smi.write_text(f"#!/bin/sh\n{script}\n")
+    smi.chmod(0o755)
+    return {"PATH": str(folder)}
+
+
+def test_nvidia_smi_that_fails_or_lists_nothing_is_the_reason(
+    bare_machine: Path, tmp_path: Path
+) -> None:
+    env = _fake_nvidia_smi(tmp_path, "exit 9")
+    assert discover_gpus(env) == []
+    reason = no_gpu_reason(env)
+    assert "pynvml is not installed; nvidia-smi failed: " in reason
+    assert "exit status 9" in reason and reason.endswith("and NBP_GPUS is unset")
+    env = _fake_nvidia_smi(tmp_path, "true")
+    assert "; nvidia-smi lists no GPU;" in no_gpu_reason(env)
+    env = _fake_nvidia_smi(tmp_path, "echo 0; echo 1")
+    assert discover_gpus(env) == ["0", "1"]
+
+
+def test_nvml_that_counts_none_or_will_not_start_is_the_reason(
+    bare_machine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class NVMLError(Exception):
+        pass
+
+    def refuse() -> None:
+        raise NVMLError("Driver Not Loaded")
+
+    fake = types.SimpleNamespace(
+        nvmlInit=lambda: None, nvmlDeviceGetCount=lambda: 0, nvmlShutdown=lambda: None
+    )
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    env = {"PATH": "/nonexistent"}
+    assert discover_gpus(env) == []
+    assert no_gpu_reason(env).startswith(
+        "no GPU was found on this machine (NVML counts no GPU; no "
+    )
+    fake.nvmlInit = refuse  # no driver: nvidia-smi is tried next
+    reason = no_gpu_reason(env)
+    assert "(NVML did not start: Driver Not Loaded; nvidia-smi is not on PATH; " in reason
+
+
+def test_all_devices_in_use_says_so_and_who_holds_them() -> None:
+    gpus = GpuAllocator(["0", "1"])
+    gpus.allocate("alice/", 1)
+    gpus.allocate("job:r1", 1)
+    ok, reason = gpus.availability(1, profile="gpu")
+    assert not ok
+    assert reason == (
+        "No free GPU: all 2 GPUs are in use (by alice, a job run). Try again when one of "
+        "their servers stops or a job run ends, or pick a CPU profile."
+    )
+    gpus.release("alice/")
+    gpus.allocate("job:r2", 1)
+    reason = gpus.availability(1)[1]
+    assert reason.startswith("No free GPU: all 2 GPUs are in use (by a job run).")
+    assert "Try again when a job run ends," in reason and "servers" not in reason
+    one = GpuAllocator(["0"])
+    one.allocate("bob/", 1)
+    assert one.availability(1)[1].startswith("No free GPU: the only GPU is in use (by bob).")
 
 
 def test_reconcile_after_restart_keeps_holders(caplog: pytest.LogCaptureFixture) -> None:

@@ -74,7 +74,8 @@ def test_run_now_injects_parameters_and_keeps_everything(platform):
     job = create(platform, token, name="params", parameters={"x": 3, "name": "ab"})
     run = wait_run(platform, token, run_now(platform, token, job)["id"])
     assert run["status"] == "succeeded", run
-    assert run["progress"] == {"cell": 5, "total": 5, "failed": False}
+    # The notebook's 4 code cells, as its user counts them (not the injected one).
+    assert run["progress"] == {"cell": 4, "total": 4, "failed": False}
     log = platform.service("GET", f"api/runs/{run['id']}/log", token).json()["log"]
     assert "without encryption" not in log  # the kernel's channels are CurveZMQ
     assert run["duration_seconds"] > 0 and run["attempt"] == 1
@@ -166,7 +167,11 @@ def test_failure_keeps_output_retries_with_backoff_and_notifies(platform, webhoo
         webhook_url=url,
     )
     first = wait_run(platform, token, run_now(platform, token, job)["id"])
-    assert first["status"] == "failed" and first["error"] == "ValueError: boom"
+    # Cells as the user sees them: parameters, sleep, fail, print (no injected cell)...
+    assert first["status"] == "failed"
+    assert first["error"] == "ValueError: boom (failed in cell 3 of 4)"
+    assert first["progress"] == {"cell": 3, "total": 4, "failed": True}
+    # ...while failed_cell is the failing cell's index in the output notebook.
     output = platform.service("GET", f"api/runs/{first['id']}/output", token).json()
     assert 'raise ValueError("boom")' in "".join(output["cells"][first["failed_cell"]]["source"])
     deadline = time.monotonic() + 60
@@ -183,7 +188,8 @@ def test_failure_keeps_output_retries_with_backoff_and_notifies(platform, webhoo
     assert len(received) == 1  # only the last failure notifies
     notice = received[0]
     assert notice["event"] == "run.failed" and notice["run"]["id"] == retry["id"]
-    assert notice["run"]["error"] == "ValueError: boom" and notice["job"]["name"] == "fails"
+    assert notice["run"]["error"] == "ValueError: boom (failed in cell 3 of 4)"
+    assert notice["job"]["name"] == "fails"
     (body, signature), secret = _Hook.signatures[0], job["webhook_secret"]
     assert secret and signature == "sha256=" + hmac.new(secret.encode(), body, "sha256").hexdigest()
 

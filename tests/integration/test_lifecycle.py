@@ -115,12 +115,15 @@ def test_no_gpu_means_gpu_profile_is_refused_and_shown_unavailable(bare):
     r = bare.spawn("nogpu", "gpu")
     assert r.status_code == 503
     assert "no GPU" in r.json()["message"]
+    # The true reason: NBP_GPUS=none turns GPUs off (it is not "unset").
+    assert "turned off by configuration" in r.json()["message"]
+    assert "unset" not in r.json()["message"]
     admin = login(bare, "admin", (bare.home / "admin-password").read_text().strip())
     page = admin.get(f"{bare.url}/hub/spawn", timeout=30).text
     assert 'data-profile="gpu"' in page
     gpu_row = page[page.index('data-profile="gpu"') :]
     assert "disabled" in gpu_row.split("</label>")[0]
-    assert "Unavailable" in gpu_row.split("</label>")[0]
+    assert "Unavailable: GPUs are turned off by configuration" in gpu_row.split("</label>")[0]
 
 
 def test_memory_limit_kills_the_kernel_not_the_server(bare):

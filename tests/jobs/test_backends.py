@@ -50,7 +50,7 @@ def test_the_same_job_runs_on_both_backends(tmp_path, kind, request):
     assert outcome["status"] == "succeeded", Path(spec.run_dir, "log.txt").read_text()
     assert "ababab" in printed(spec.run_dir)
     progress = json.loads(Path(spec.run_dir, "progress.json").read_text())
-    assert progress["cell"] == progress["total"] == 5  # injected parameters cell included
+    assert progress["cell"] == progress["total"] == 4  # the injected parameters cell is not
     if kind == "local":
         backend.close()
 
@@ -59,15 +59,16 @@ def test_a_failing_cell_keeps_the_output_and_is_named(tmp_path):
     spec = make_run(tmp_path, "fails", {"fail": True})
     outcome = supervise(spec)
     assert outcome["status"] == "failed"
-    assert outcome["error"] == "ValueError: boom"
+    # The user's cells: parameters, sleep, fail, print (not the injected parameters cell).
+    assert outcome["error"] == "ValueError: boom (failed in cell 3 of 4)"
+    # failed_cell is the index in the output notebook, papermill's cells counted.
     nb = nbformat.read(Path(spec.run_dir) / "output.ipynb", as_version=4)
     failed = nb.cells[outcome["failed_cell"]]
     assert 'raise ValueError("boom")' in failed.source
     assert any(o.get("output_type") == "error" for o in failed.outputs)
-    # Progress stops at the failing cell, marked failed: the 4th of 5 (parameters,
-    # injected parameters, sleep, fail, print); the output has papermill's banner too.
+    # Progress stops at the failing cell, marked failed, numbered as the error says.
     progress = json.loads(Path(spec.run_dir, "progress.json").read_text())
-    assert progress == {"cell": 4, "total": 5, "failed": True}
+    assert progress == {"cell": 3, "total": 4, "failed": True}
 
 
 def test_an_error_reported_on_stderr_only_is_named(tmp_path):
@@ -77,7 +78,9 @@ def test_an_error_reported_on_stderr_only_is_named(tmp_path):
     nbformat.write(nb, Path(spec.run_dir) / "input.ipynb")
     outcome = supervise(spec)
     assert outcome["status"] == "failed"
-    assert outcome["error"] == "UsageError: Line magic function `%no_such_magic` not found."
+    assert outcome["error"] == (
+        "UsageError: Line magic function `%no_such_magic` not found. (failed in cell 5 of 5)"
+    )
 
 
 def _kernels_of(run_dir: str) -> list[psutil.Process]:
