@@ -232,7 +232,7 @@ def test_runs_show_status_progress_duration_and_error():
         [
             _run(0, status="running", ended_at=None, duration_seconds=None,
                  progress={"cell": 3, "total": 10}),
-            _run(1, status="failed", error="ZeroDivisionError: division by zero (failed in cell 4 of 6)",
+            _run(1, status="failed", error="ZeroDivisionError: boom (failed in cell 4 of 6)",
                  failed_cell=7),
             _run(2, status="queued", started_at=None, ended_at=None, duration_seconds=None),
         ]
