@@ -61,7 +61,7 @@ from .notify import notify
 from .runfiles import prepare
 from .schema import job_runs, jobs
 from .settings import JobsSettings
-from .triggers import make_trigger
+from .triggers import anchored, make_trigger
 
 log = logging.getLogger("nbplatform.jobs")
 
@@ -97,19 +97,8 @@ def claimant_alive(pid: int | None, claimed_at: datetime | None) -> bool:
     return created <= claimed_at.replace(tzinfo=UTC).timestamp() + _CLAIM_SLACK_SECONDS
 
 
-def _anchored(trigger: Any, updated_at: datetime | None) -> Any:
-    """An interval trigger counting from the definition's last change.
-
-    Every replica (and every restart) then computes the same fire times; cron
-    triggers are the same everywhere already.
-    """
-    from apscheduler.triggers.interval import IntervalTrigger
-
-    if not isinstance(trigger, IntervalTrigger) or updated_at is None:
-        return trigger
-    interval = trigger.interval
-    start = updated_at.replace(tzinfo=UTC) + interval
-    return IntervalTrigger(seconds=interval.total_seconds(), start_date=start, timezone=UTC)
+#: Kept under its old name; the API computes next run times with the same trigger.
+_anchored = anchored
 
 
 def fire(job_id: str) -> None:

@@ -284,6 +284,43 @@ def list_runs(
     return _page(conn, query, max_results, page_token)
 
 
+def recent_runs(
+    conn: Connection, job_ids: list[str], per_job: int = 5
+) -> dict[str, list[dict[str, Any]]]:
+    """The ``per_job`` newest runs of each job (newest first), in one query."""
+    if not job_ids:
+        return {}
+    rank = (
+        sa.func.row_number()
+        .over(
+            partition_by=job_runs.c.job_id,
+            order_by=(job_runs.c.created_at.desc(), job_runs.c.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = sa.select(job_runs, rank).where(job_runs.c.job_id.in_(job_ids)).subquery()
+    query = (
+        sa.select(ranked).where(ranked.c.rank <= per_job).order_by(ranked.c.job_id, ranked.c.rank)
+    )
+    found: dict[str, list[dict[str, Any]]] = {job_id: [] for job_id in job_ids}
+    for row in conn.execute(query).mappings():
+        run = dict(row)
+        del run["rank"]
+        found[run["job_id"]].append(run)
+    return found
+
+
+def run_summary(run: dict[str, Any]) -> dict[str, Any]:
+    """The short form of a run in a job's ``recent_runs``: enough for a status dot."""
+    model = run_model(run)
+    keys = ("id", "status", "trigger", "created_at", "started_at", "ended_at")
+    return {
+        **{key: model[key] for key in keys},
+        "duration_seconds": model["duration_seconds"],
+        "failed_cell": model["failed_cell"],
+    }
+
+
 def update_run(conn: Connection, run_id: str, **values: Any) -> None:
     """Set columns of a run."""
     conn.execute(job_runs.update().where(job_runs.c.id == run_id).values(**values))

@@ -7,6 +7,7 @@ time zone; six fields put a ``second`` field first, for fast schedules),
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -79,3 +80,37 @@ def make_trigger(
         f"cron: {cron!r} has {len(fields)} fields; use 5 (minute hour day month "
         "day-of-week) or 6 (second first)."
     )
+
+
+def anchored(trigger: Any, updated_at: datetime | None) -> Any:
+    """An interval trigger counting from the definition's last change.
+
+    Every replica (and every restart) then computes the same fire times; cron
+    triggers are the same everywhere already.
+    """
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if not isinstance(trigger, IntervalTrigger) or updated_at is None:
+        return trigger
+    interval = trigger.interval
+    start = updated_at.replace(tzinfo=UTC) + interval
+    return IntervalTrigger(seconds=interval.total_seconds(), start_date=start, timezone=UTC)
+
+
+def next_fire_time(job: dict[str, Any], now: datetime | None = None) -> datetime | None:
+    """When the scheduler fires ``job`` next (naive UTC), computed from its schedule.
+
+    The trigger is the one the scheduler builds (:func:`make_trigger`,
+    :func:`anchored`); ``None`` for paused or manual jobs and broken schedules.
+    """
+    if not job.get("active") or not (job.get("cron") or job.get("interval_seconds")):
+        return None
+    try:
+        trigger = make_trigger(
+            job.get("cron"), job.get("timezone") or "UTC", job.get("interval_seconds")
+        )
+    except InvalidParameterError:
+        return None
+    trigger = anchored(trigger, job.get("updated_at"))
+    fire = trigger.get_next_fire_time(None, now or datetime.now(UTC))
+    return None if fire is None else fire.astimezone(UTC).replace(tzinfo=None)

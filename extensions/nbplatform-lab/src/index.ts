@@ -3,12 +3,16 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { Notification } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { driftAlerts, DriftAlertsStatus } from './drift/alerts';
+import { focusRun } from './jobs/focus';
+import { IRun } from './jobs/jobsApi';
 import { watchFailedRuns } from './jobs/notify';
+import { openRunOutput } from './jobs/runOutput';
 import { addScheduleCommand } from './jobs/schedule';
 import { PlatformSidebar } from './sidebar';
 import platformIconSvg from '../style/icons/platform.svg';
@@ -61,7 +65,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
       sidebar.refresh();
     };
     addScheduleCommand(app, showJobs);
-    watchFailedRuns(showJobs);
+    // A failure notice: show the run in the Jobs panel, or open its output at
+    // the failing cell.
+    const showRun = (run: IRun): void => {
+      focusRun(run.job_id, run.id);
+      showJobs();
+    };
+    const openOutput = (run: IRun): void => {
+      openRunOutput(app, run.job_name ?? run.job_id, run).catch(
+        (error: unknown) => {
+          Notification.error(
+            `Open output: ${error instanceof Error ? error.message : String(error)}`,
+            { autoClose: 8000 }
+          );
+        }
+      );
+    };
+    watchFailedRuns(showRun, openOutput);
 
     // Drift alerts: a count in the status bar, a notification per new check.
     const showDrift = (): void => {

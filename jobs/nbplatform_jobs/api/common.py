@@ -87,36 +87,76 @@ class JobsAPIHandler(AuditedAPIHandler):
         """
         return bool(job.get("shared")) or self.is_admin() or self.user["name"] == job["owner"]
 
+    def outputs_refusal(self, job: Mapping[str, Any]) -> str | None:
+        """Why the caller may not read ``job``'s outputs and logs (:meth:`may_read_outputs`)."""
+        if self.may_read_outputs(job):
+            return None
+        return (
+            f"The outputs and logs of {job['owner']}'s job {job['name']!r} are private to "
+            "its owner and platform admins; its owner can share them (shared: true)."
+        )
+
     def require_read_outputs(self, job: Mapping[str, Any]) -> None:
         """Refuse unless :meth:`may_read_outputs`.
 
         Raises:
             PermissionDeniedError: Saying who may, and how to share.
         """
-        if not self.may_read_outputs(job):
-            raise PermissionDeniedError(
-                f"The outputs and logs of {job['owner']}'s job {job['name']!r} are private to "
-                "its owner and platform admins; its owner can share them (shared: true)."
-            )
+        reason = self.outputs_refusal(job)
+        if reason is not None:
+            raise PermissionDeniedError(reason)
 
     def is_admin(self) -> bool:
         """Whether the caller may manage every job."""
         return ADMIN in self.user.get("scopes", [])
 
+    def manage_refusal(self, owner: str) -> str | None:
+        """Why the caller may not manage (edit, run, pause, delete) ``owner``'s job, or None.
+
+        The one decision behind :meth:`require_manage` (which refuses with this
+        text) and the ``permissions`` of job answers (which show it), so the
+        panel never offers what the API then refuses.
+        """
+        if self.is_admin():
+            return None
+        name = self.user["name"]
+        if WRITE not in self.user.get("scopes", []):
+            return (
+                f"{name} lacks the scope {WRITE} (jobs write): ask a platform admin to put "
+                "you in a group that grants it."
+            )
+        if name != owner:
+            return f"Only {owner} or a platform admin can change this job."
+        return None
+
+    def job_permissions(self, job: Mapping[str, Any]) -> dict[str, Any]:
+        """What the caller may do with ``job``, and why not.
+
+        ``edit``, ``run`` and ``delete`` (:meth:`manage_refusal`, the reason in
+        ``reason``); ``outputs``: open its runs' outputs and logs
+        (:meth:`outputs_refusal`, the reason in ``outputs_reason``).
+        """
+        reason = self.manage_refusal(job["owner"])
+        allowed = reason is None
+        outputs = self.outputs_refusal(job)
+        return {
+            "edit": allowed,
+            "run": allowed,
+            "delete": allowed,
+            "reason": reason,
+            "outputs": outputs is None,
+            "outputs_reason": outputs,
+        }
+
     def require_manage(self, owner: str) -> None:
         """Refuse unless the caller owns the job (with the write scope) or is a jobs admin.
 
         Raises:
-            PermissionDeniedError: Naming the owner.
+            PermissionDeniedError: Saying why (:meth:`manage_refusal`), naming the owner.
         """
-        if self.is_admin():
-            return
-        self.require_scope(WRITE)
-        if self.user["name"] != owner:
-            raise PermissionDeniedError(
-                f"{self.user['name']} may not manage {owner}'s jobs: only their owner "
-                "and platform admins may."
-            )
+        reason = self.manage_refusal(owner)
+        if reason is not None:
+            raise PermissionDeniedError(reason)
 
     def paging(self) -> tuple[int, str | None]:
         """``max_results`` (1-1000, default 100) and ``page_token`` from the query.

@@ -3,28 +3,66 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from typing import Any
 
-from nbplatform.errors import ConflictError, PermissionDeniedError
+from nbplatform.errors import ConflictError, InvalidParameterError, PermissionDeniedError
 
 from .. import store
 from ..definitions import validate
 from ..models import JobCreate, JobUpdate
+from ..triggers import next_fire_time
 from .common import ID_PATTERN, READ, WRITE, JobsAPIHandler
 
 __all__ = ["routes"]
 
 
-def job_models(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """API models of ``rows`` with their next run time and last run."""
-    nexts = store.next_run_times(conn, [r["id"] for r in rows])
+#: How many of its newest runs each job in an answer carries (``recent_runs``).
+RECENT_RUNS = 5
+#: The longest ``owner`` the list takes (JupyterHub's user names are shorter).
+MAX_OWNER = 255
+
+
+def job_models(
+    conn: Any,
+    rows: list[dict[str, Any]],
+    permissions: Callable[[dict[str, Any]], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """API models of ``rows``: next run time, last and recent runs, the caller's permissions.
+
+    Two queries whatever the number of jobs: the next run times APScheduler
+    stored and the newest runs of every job. A job the scheduler has not
+    stored yet gets the next run time the scheduler's trigger computes.
+    """
+    ids = [r["id"] for r in rows]
+    nexts = store.next_run_times(conn, ids)
+    recent = store.recent_runs(conn, ids, RECENT_RUNS)
     models = []
     for row in rows:
-        model = store.job_model(row, nexts.get(row["id"]))
-        last, _ = store.list_runs(conn, job_id=row["id"], max_results=1)
-        model["last_run"] = store.run_model(last[0]) if last else None
+        next_run = nexts.get(row["id"]) or next_fire_time(row)
+        model = store.job_model(row, next_run)
+        runs = recent.get(row["id"], [])
+        model["last_run"] = store.run_model(runs[0]) if runs else None
+        model["recent_runs"] = [store.run_summary(run) for run in runs]
+        model["permissions"] = permissions(row)
         models.append(model)
     return models
+
+
+def owner_argument(raw: str | None) -> str | None:
+    """The ``owner`` filter of the list: a user name, or None for every job.
+
+    Raises:
+        InvalidParameterError: Empty, over-long, or holding control characters.
+    """
+    if raw is None:
+        return None
+    if not raw or len(raw) > MAX_OWNER or not raw.isprintable():
+        raise InvalidParameterError(
+            f"owner: {raw[:40]!r} is not a user name; leave owner out for every job "
+            f"you may read, or give one user's name (at most {MAX_OWNER} characters)."
+        )
+    return raw
 
 
 def with_secret(model: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
@@ -36,13 +74,16 @@ class JobListHandler(JobsAPIHandler):
     """``GET`` lists definitions; ``POST`` creates one."""
 
     async def get(self) -> None:
-        """Return ``{"jobs": [...], "next_page_token"}``; filter with ``owner``."""
+        """Return ``{"jobs": [...], "next_page_token"}``; filter with ``owner``.
+
+        Without ``owner``: every job (every jobs reader may read every definition).
+        """
         self.require_scope(READ)
         max_results, token = self.paging()
-        owner = self.get_query_argument("owner", None)
+        owner = owner_argument(self.get_query_argument("owner", None))
         with self.context.engine.connect() as conn:
             rows, next_token = store.list_jobs(conn, owner, max_results, token)
-            models = job_models(conn, rows)
+            models = job_models(conn, rows, self.job_permissions)
         self.write_json({"jobs": models, "next_page_token": next_token})
 
     async def post(self) -> None:
@@ -70,7 +111,7 @@ class JobListHandler(JobsAPIHandler):
             with self.context.engine.begin() as conn:
                 row = {**values, "source": "api", "idempotency_token": token}
                 job = store.insert_job(conn, row)
-                (model,) = job_models(conn, [job])
+                (model,) = job_models(conn, [job], self.job_permissions)
         except ConflictError:
             if token and self.replay(owner, token, body):  # the same request, at once
                 return
@@ -90,7 +131,7 @@ class JobListHandler(JobsAPIHandler):
             job = store.job_by_token(conn, owner, token)
             if job is None:
                 return False
-            (model,) = job_models(conn, [job])
+            (model,) = job_models(conn, [job], self.job_permissions)
         if (job["name"], job["notebook"]) != (body.name, body.notebook):
             raise ConflictError(
                 f"idempotency_token: {token!r} already made {owner}'s job {job['name']!r} "
@@ -109,7 +150,7 @@ class JobHandler(JobsAPIHandler):
         self.require_scope(READ)
         with self.context.engine.connect() as conn:
             job = store.get_job(conn, job_id)
-            (model,) = job_models(conn, [job])
+            (model,) = job_models(conn, [job], self.job_permissions)
         manages = self.is_admin() or self.user["name"] == job["owner"]
         self.write_json(with_secret(model, job) if manages else model)
 
@@ -132,7 +173,7 @@ class JobHandler(JobsAPIHandler):
         )
         with self.context.engine.begin() as conn:
             job = store.update_job(conn, job_id, values) if values else current
-            (model,) = job_models(conn, [job])
+            (model,) = job_models(conn, [job], self.job_permissions)
         self.write_json(with_secret(model, job))
 
     async def delete(self, job_id: str) -> None:

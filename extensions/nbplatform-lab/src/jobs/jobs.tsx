@@ -1,7 +1,7 @@
 import { Notification } from '@jupyterlab/apputils';
 import * as React from 'react';
 
-import { errorMessage } from '../common/api';
+import { errorMessage, getMe } from '../common/api';
 import {
   confirmAction,
   formatDuration,
@@ -14,6 +14,13 @@ import {
 import { ListItem, PagedList } from '../common/ListItem';
 import { Section } from '../common/sections';
 import { usePagedResource } from '../common/usePagedResource';
+import { IRunFocus, useRunFocus } from './focus';
+import {
+  formatRelative,
+  formatSeconds,
+  jobPermissions,
+  runDots
+} from './format';
 import {
   deleteJob,
   FINAL_STATUSES,
@@ -24,7 +31,6 @@ import {
   isJobLive,
   listJobRuns,
   listJobs,
-  mayManageJob,
   runLog,
   runNow,
   setActive
@@ -35,6 +41,28 @@ import { downloadRunHtml, openRunOutput } from './runOutput';
 export const POLL_MS = 3_000;
 /** How often the first page of jobs refreshes while on screen (new jobs). */
 export const LIST_POLL_MS = 15_000;
+/** How often relative times ("in 8 h") are written again. */
+const CLOCK_MS = 30_000;
+
+/** Which jobs the panel lists: the user's own, or every job they may read. */
+export type JobsFilter = 'mine' | 'all';
+
+const FILTERS: { value: JobsFilter; label: string; title: string }[] = [
+  { value: 'mine', label: 'Mine', title: 'Only your jobs' },
+  { value: 'all', label: 'All', title: 'Every job you may see' }
+];
+
+/**
+ * The current time, again every `ms`.
+ */
+function useNow(ms: number): number {
+  const [now, setNow] = React.useState(() => Date.now());
+  React.useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), ms);
+    return () => window.clearInterval(timer);
+  }, [ms]);
+  return now;
+}
 
 /**
  * The schedule of a job in words.
@@ -57,13 +85,18 @@ export function describeSchedule(schedule: ISchedule): string {
  * queued or running (or whose next run is due) alone every POLL_MS.
  */
 export function JobsSection(): JSX.Element {
-  const { visible } = usePlatform();
+  const { visible, me } = usePlatform();
+  const [filter, setFilter] = React.useState<JobsFilter>('mine');
+  const now = useNow(CLOCK_MS);
   const jobs = usePagedResource<IJob>({
     fetchPage: async token => {
-      const page = await listJobs(token);
+      const owner =
+        filter === 'mine' ? (me?.name ?? (await getMe()).name) : null;
+      const page = await listJobs(token, owner);
       return { items: page.jobs, next: page.next_page_token };
     },
     keyOf: job => job.id,
+    query: filter,
     pollMs: LIST_POLL_MS,
     isLive: job => isJobLive(job),
     liveMs: POLL_MS,
@@ -73,13 +106,37 @@ export function JobsSection(): JSX.Element {
 
   return (
     <Section id="jobs" title="Jobs">
+      <div
+        className="nbp-Toolbar"
+        role="group"
+        aria-label="Which jobs"
+        data-testid="nbp-jobs-filter"
+      >
+        {FILTERS.map(option => (
+          <button
+            key={option.value}
+            type="button"
+            className={
+              'nbp-Button nbp-Toggle' +
+              (filter === option.value ? ' nbp-Toggle-on' : '')
+            }
+            aria-pressed={filter === option.value}
+            title={option.title}
+            data-testid={`nbp-jobs-filter-${option.value}`}
+            onClick={() => setFilter(option.value)}
+          >
+            {option.label}
+          </button>
+        ))}
+      </div>
       <PagedList
         resource={jobs}
         moreTestId="nbp-jobs-more"
         empty={
           <p className="nbp-Placeholder" data-testid="nbp-jobs-empty">
-            No job yet. Schedule a notebook from its toolbar or the file
-            browser&apos;s context menu.
+            {filter === 'mine'
+              ? "No job yet. Schedule a notebook from its toolbar or the file browser's context menu."
+              : 'No job on the platform yet.'}
           </p>
         }
       >
@@ -87,11 +144,80 @@ export function JobsSection(): JSX.Element {
           <JobItem
             key={job.id}
             job={job}
+            now={now}
             onChanged={() => jobs.refreshItem(job)}
           />
         )}
       </PagedList>
     </Section>
+  );
+}
+
+/**
+ * The recent runs of a job as coloured dots (oldest left), each labelled.
+ */
+export function RunDots(props: { job: IJob }): JSX.Element | null {
+  const dots = runDots(props.job.recent_runs ?? [], formatTime);
+  if (dots.length === 0) {
+    return null;
+  }
+  return (
+    <span
+      className="nbp-RunDots"
+      role="group"
+      aria-label={`Last ${dots.length} runs, oldest first`}
+      data-testid="nbp-job-dots"
+    >
+      {dots.map(dot => (
+        <span
+          key={dot.id}
+          className={`nbp-RunDot nbp-RunDot-${dot.kind}`}
+          role="img"
+          aria-label={dot.label}
+          title={dot.label}
+          data-testid="nbp-job-dot"
+          data-status={dot.status}
+          data-kind={dot.kind}
+          data-run-id={dot.id}
+        />
+      ))}
+    </span>
+  );
+}
+
+/**
+ * Dots, the last run's duration and the next run ("in 8 h", the time on hover).
+ */
+function RunsLine(props: { job: IJob; now: number }): JSX.Element | null {
+  const { job, now } = props;
+  const last = job.recent_runs?.[0] ?? job.last_run;
+  if (!last && !job.next_run_at) {
+    return null;
+  }
+  return (
+    <div className="nbp-Muted nbp-JobRuns" data-testid="nbp-job-recent">
+      <RunDots job={job} />
+      {last && (
+        <span
+          data-testid="nbp-job-last-duration"
+          title={`Last run ${last.status}, started ${formatTime(last.started_at ?? last.created_at)}`}
+        >
+          {last.duration_seconds !== null
+            ? `last ${formatSeconds(last.duration_seconds)}`
+            : `last ${last.status}`}
+        </span>
+      )}
+      {last && job.next_run_at && <span aria-hidden="true">·</span>}
+      {job.next_run_at && (
+        <span
+          data-testid="nbp-job-next"
+          title={`Next run: ${formatTime(job.next_run_at)}`}
+          data-next-run-at={job.next_run_at}
+        >
+          next {formatRelative(job.next_run_at, now)}
+        </span>
+      )}
+    </div>
   );
 }
 
@@ -106,15 +232,27 @@ async function act(what: string, action: () => Promise<unknown>) {
   }
 }
 
-function JobItem(props: { job: IJob; onChanged: () => void }): JSX.Element {
-  const { job, onChanged } = props;
+function JobItem(props: {
+  job: IJob;
+  now: number;
+  onChanged: () => void;
+}): JSX.Element {
+  const { job, now, onChanged } = props;
   const { me } = usePlatform();
   const [open, setOpen] = React.useState(false);
   const [refresh, setRefresh] = React.useState(0);
+  const focus = useRunFocus();
+  const focused = focus?.jobId === job.id ? focus : null;
+  React.useEffect(() => {
+    if (focused) {
+      setOpen(true);
+    }
+  }, [focused?.stamp]);
   const changed = (): void => {
     setRefresh(r => r + 1);
     onChanged();
   };
+  const permissions = jobPermissions(job);
 
   const remove = async (): Promise<void> => {
     const yes = await confirmAction(
@@ -128,11 +266,16 @@ function JobItem(props: { job: IJob; onChanged: () => void }): JSX.Element {
     }
   };
   const pause = job.active ? 'Pause' : 'Resume';
+  const denied = permissions.reason ?? undefined;
 
   return (
     <ListItem
       testId="nbp-job"
-      data={{ 'data-job': job.name, 'data-job-id': job.id }}
+      data={{
+        'data-job': job.name,
+        'data-job-id': job.id,
+        'data-owner': job.owner
+      }}
       name={job.name}
       badges={
         <>
@@ -148,16 +291,23 @@ function JobItem(props: { job: IJob; onChanged: () => void }): JSX.Element {
       onExpandedChange={setOpen}
       detailTestId="nbp-job-runs"
       detail={() => (
-        <RunHistory job={job} refresh={refresh} onNewer={onChanged} />
+        <RunHistory
+          job={job}
+          refresh={refresh}
+          focus={focused}
+          onNewer={onChanged}
+        />
       )}
     >
       <div className="nbp-Muted" data-testid="nbp-job-schedule">
         {describeSchedule(job.schedule)}
-        {job.next_run_at && ` · next ${formatTime(job.next_run_at)}`}
       </div>
+      <RunsLine job={job} now={now} />
       <div className="nbp-Muted">
         <code>{job.notebook}</code>
-        {me && job.owner !== me.name && ` · ${job.owner}`}
+        {me && job.owner !== me.name && (
+          <span data-testid="nbp-job-owner">{` · ${job.owner}`}</span>
+        )}
         <span
           data-testid="nbp-job-sharing"
           title={
@@ -169,33 +319,46 @@ function JobItem(props: { job: IJob; onChanged: () => void }): JSX.Element {
           {job.shared ? ' · outputs shared' : ' · outputs private'}
         </span>
       </div>
-      {mayManageJob(me, job) && (
-        <div className="nbp-Actions">
-          <SmallButton
-            label="Run now"
-            testId="nbp-job-run"
-            onClick={() =>
-              void act(`Run ${job.name}`, () => runNow(job.id)).then(() => {
-                setOpen(true);
-                changed();
-              })
-            }
-          />
-          <SmallButton
-            label={pause}
-            testId={`nbp-job-${pause.toLowerCase()}`}
-            onClick={() =>
-              void act(`${pause} ${job.name}`, () =>
-                setActive(job.id, !job.active)
-              ).then(changed)
-            }
-          />
-          <SmallButton
-            label="Delete"
-            kind="warn"
-            testId="nbp-job-delete"
-            onClick={() => void remove()}
-          />
+      <div className="nbp-Actions">
+        <SmallButton
+          label="Run now"
+          testId="nbp-job-run"
+          disabled={!permissions.run}
+          title={permissions.run ? `Run ${job.name} now` : denied}
+          onClick={() =>
+            void act(`Run ${job.name}`, () => runNow(job.id)).then(() => {
+              setOpen(true);
+              changed();
+            })
+          }
+        />
+        <SmallButton
+          label={pause}
+          testId={`nbp-job-${pause.toLowerCase()}`}
+          disabled={!permissions.edit}
+          title={permissions.edit ? undefined : denied}
+          onClick={() =>
+            void act(`${pause} ${job.name}`, () =>
+              setActive(job.id, !job.active)
+            ).then(changed)
+          }
+        />
+        <SmallButton
+          label="Delete"
+          kind="warn"
+          testId="nbp-job-delete"
+          disabled={!permissions.delete}
+          title={permissions.delete ? undefined : denied}
+          onClick={() => void remove()}
+        />
+      </div>
+      {denied && (
+        <div
+          className="nbp-Muted nbp-JobDenied"
+          data-testid="nbp-job-denied"
+          role="note"
+        >
+          {denied}
         </div>
       )}
     </ListItem>
@@ -209,10 +372,12 @@ function JobItem(props: { job: IJob; onChanged: () => void }): JSX.Element {
 function RunHistory(props: {
   job: IJob;
   refresh: number;
+  /** The run to scroll to and highlight ("Show in Jobs"), if it is of this job. */
+  focus: IRunFocus | null;
   /** Called when the history knows more than the job's `last_run`. */
   onNewer: () => void;
 }): JSX.Element {
-  const { job, refresh, onNewer } = props;
+  const { job, refresh, focus, onNewer } = props;
   const { visible } = usePlatform();
   const runs = usePagedResource<IRun>({
     fetchPage: async token => {
@@ -244,14 +409,33 @@ function RunHistory(props: {
       moreTestId="nbp-runs-more"
       empty={<div className="nbp-Muted">No run yet.</div>}
     >
-      {run => <RunItem key={run.id} job={job} run={run} />}
+      {run => (
+        <RunItem
+          key={run.id}
+          job={job}
+          run={run}
+          focus={focus?.runId === run.id ? focus.stamp : null}
+        />
+      )}
     </PagedList>
   );
 }
 
-function RunItem(props: { job: IJob; run: IRun }): JSX.Element {
-  const { job, run } = props;
+function RunItem(props: {
+  job: IJob;
+  run: IRun;
+  /** Set (a request's stamp) when asked to show this run: scrolled to, highlighted. */
+  focus: number | null;
+}): JSX.Element {
+  const { job, run, focus } = props;
   const { app } = usePlatform();
+  const permissions = jobPermissions(job);
+  const node = React.useRef<HTMLLIElement>(null);
+  React.useEffect(() => {
+    if (focus !== null) {
+      node.current?.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    }
+  }, [focus]);
   const progress =
     run.status === 'running' && run.progress
       ? ` ${run.progress.cell}/${run.progress.total}`
@@ -276,10 +460,12 @@ function RunItem(props: { job: IJob; run: IRun }): JSX.Element {
 
   return (
     <li
-      className="nbp-Run"
+      ref={node}
+      className={'nbp-Run' + (focus !== null ? ' nbp-Run-highlight' : '')}
       data-testid="nbp-run"
       data-run-id={run.id}
       data-status={run.status}
+      data-highlighted={focus !== null ? 'true' : undefined}
       title={run.error ?? undefined}
     >
       <StatusBadge status={run.status} testId="nbp-run-status" />
@@ -305,14 +491,24 @@ function RunItem(props: { job: IJob; run: IRun }): JSX.Element {
             key={output.label}
             label={output.label}
             testId={`nbp-run-${output.label.toLowerCase()}`}
-            title={output.title}
-            disabled={!finished}
+            title={
+              permissions.outputs
+                ? output.title
+                : (permissions.outputs_reason ?? undefined)
+            }
+            disabled={!finished || !permissions.outputs}
             onClick={() => void act(output.label, output.open)}
           />
         ))}
         <SmallButton
           label="Log"
           testId="nbp-run-log"
+          disabled={!permissions.outputs}
+          title={
+            permissions.outputs
+              ? undefined
+              : (permissions.outputs_reason ?? undefined)
+          }
           onClick={() => void showLog()}
         />
       </span>

@@ -1,4 +1,4 @@
-import { IMe, may, PlatformAPIError, query, requestAPI } from '../common/api';
+import { PlatformAPIError, query, requestAPI } from '../common/api';
 
 export type RunStatus =
   'queued' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
@@ -62,6 +62,37 @@ export interface ISchedule {
 }
 
 /**
+ * A run in short, as a job carries its newest ones (`recent_runs`).
+ */
+export interface IRunSummary {
+  id: string;
+  status: RunStatus;
+  trigger: IRun['trigger'];
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_seconds: number | null;
+  failed_cell: number | null;
+}
+
+/**
+ * What the caller may do with a job, decided by the check that refuses the
+ * request otherwise (the panel offers nothing the API then refuses).
+ */
+export interface IJobPermissions {
+  /** Change, pause, resume. */
+  edit: boolean;
+  /** Run now (and cancel, re-run its runs). */
+  run: boolean;
+  delete: boolean;
+  /** Why not, when any of the three is false. */
+  reason: string | null;
+  /** Open its runs' outputs, HTML and logs. */
+  outputs: boolean;
+  outputs_reason: string | null;
+}
+
+/**
  * A job definition.
  */
 export interface IJob {
@@ -84,6 +115,9 @@ export interface IJob {
   updated_at: string;
   next_run_at: string | null;
   last_run: IRun | null;
+  /** The newest runs (at most 5), newest first. */
+  recent_runs: IRunSummary[];
+  permissions: IJobPermissions;
 }
 
 export interface IJobList {
@@ -129,21 +163,6 @@ export interface INotebookJSON {
   nbformat_minor?: number;
 }
 
-/** The capabilities (keys of `api/me`'s `can`) to manage one's own jobs, and everyone's. */
-export const CAN_WRITE_JOBS = 'jobs_write';
-export const CAN_ADMIN_JOBS = 'jobs_admin';
-
-/**
- * Whether `me` may run, pause, resume and delete `job`: its owner with the
- * jobs write capability, or a jobs admin (as the jobs API decides).
- */
-export function mayManageJob(me: IMe | null, job: IJob): boolean {
-  return (
-    may(me, CAN_ADMIN_JOBS) ||
-    (may(me, CAN_WRITE_JOBS) && me?.name === job.owner)
-  );
-}
-
 /** How long after its next run time a job is watched for the run to start. */
 const DUE_WINDOW_MS = 120_000;
 
@@ -159,9 +178,15 @@ export function isJobLive(job: IJob, now: number = Date.now()): boolean {
   return due <= now && now - due < DUE_WINDOW_MS;
 }
 
-export function listJobs(pageToken: string | null): Promise<IJobList> {
+/**
+ * A page of jobs: `owner`'s, or every job the caller may read (owner null).
+ */
+export function listJobs(
+  pageToken: string | null,
+  owner: string | null = null
+): Promise<IJobList> {
   return requestAPI<IJobList>(
-    'jobs' + query({ max_results: 50, page_token: pageToken })
+    'jobs' + query({ owner, max_results: 50, page_token: pageToken })
   );
 }
 

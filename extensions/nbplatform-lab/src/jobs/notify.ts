@@ -29,15 +29,55 @@ function saveNotified(ids: Set<string>): void {
 }
 
 /**
+ * The text of the notice of a failed run.
+ */
+export function failureMessage(run: IRun): string {
+  const where = run.failed_cell !== null ? ` in cell ${run.failed_cell}` : '';
+  return (
+    `Job ${run.job_name ?? run.job_id}: run ${run.status}${where}.` +
+    (run.error ? ` ${run.error.split('\n')[0].slice(0, 200)}` : '')
+  );
+}
+
+/**
+ * The buttons of the notice of a failed run: "Show in Jobs" (the panel
+ * expands the job and highlights the run) and "Open output" (at the failing
+ * cell), when the caller can open outputs.
+ */
+export function failureActions(
+  run: IRun,
+  onShow: (run: IRun) => void,
+  onOpenOutput?: (run: IRun) => void
+): Notification.IAction[] {
+  const actions: Notification.IAction[] = [
+    { label: 'Show in Jobs', callback: () => onShow(run) }
+  ];
+  if (onOpenOutput) {
+    actions.push({
+      label:
+        run.failed_cell !== null
+          ? `Open output at cell ${run.failed_cell}`
+          : 'Open output',
+      callback: () => onOpenOutput(run)
+    });
+  }
+  return actions;
+}
+
+/**
  * Tell the user, once per run, when a run of theirs fails or times out.
  *
  * Runs that ended before JupyterLab started are not told (they are in the Jobs
  * panel); failures while it runs are, whether or not the panel is open.
  *
  * @param onShow - Called with the run when the user asks to see it.
+ * @param onOpenOutput - Called with the run when the user asks for its output.
  * @returns A function that stops the checks.
  */
-export function watchFailedRuns(onShow: (run: IRun) => void): () => void {
+export function watchFailedRuns(
+  onShow: (run: IRun) => void,
+  onOpenOutput?: (run: IRun) => void
+): () => void {
   const since = Date.now() - CHECK_MS;
   const notified = loadNotified();
   let owner: string | null = null;
@@ -58,16 +98,10 @@ export function watchFailedRuns(onShow: (run: IRun) => void): () => void {
         continue;
       }
       notified.add(run.id);
-      const where =
-        run.failed_cell !== null ? ` in cell ${run.failed_cell}` : '';
-      Notification.error(
-        `Job ${run.job_name ?? run.job_id}: run ${run.status}${where}.` +
-          (run.error ? ` ${run.error.split('\n')[0].slice(0, 200)}` : ''),
-        {
-          autoClose: false,
-          actions: [{ label: 'Show in Jobs', callback: () => onShow(run) }]
-        }
-      );
+      Notification.error(failureMessage(run), {
+        autoClose: false,
+        actions: failureActions(run, onShow, onOpenOutput)
+      });
     }
     saveNotified(notified);
   };

@@ -81,8 +81,56 @@ export async function openRunOutput(
     format: 'json',
     content: readOnlyCopy(notebook, jobName, run)
   });
-  await app.commands.execute('docmanager:open', { path, factory: 'Notebook' });
+  const widget: unknown = await app.commands.execute('docmanager:open', {
+    path,
+    factory: 'Notebook'
+  });
+  if (run.failed_cell !== null) {
+    await revealCell(widget, run.failed_cell);
+  }
   return path;
+}
+
+/**
+ * The parts of a notebook panel this extension uses (it does not depend on
+ * `@jupyterlab/notebook`): its context, and the notebook's active cell.
+ */
+interface INotebookPanelLike {
+  context?: { ready: Promise<void> };
+  revealed?: Promise<void>;
+  content?: {
+    activeCellIndex: number;
+    widgets?: readonly { node: HTMLElement }[];
+    scrollToItem?: (index: number, behavior?: string) => Promise<void>;
+  };
+}
+
+/**
+ * Make cell `index` of an opened notebook the active one and scroll it into
+ * view (the failing cell of a run's output).
+ */
+export async function revealCell(
+  widget: unknown,
+  index: number
+): Promise<void> {
+  const panel = widget as INotebookPanelLike | null;
+  const notebook = panel?.content;
+  if (!panel || !notebook) {
+    return;
+  }
+  await panel.context?.ready;
+  await panel.revealed;
+  const count = notebook.widgets?.length ?? index + 1;
+  if (index < 0 || index >= count) {
+    return;
+  }
+  notebook.activeCellIndex = index;
+  if (typeof notebook.scrollToItem === 'function') {
+    await notebook.scrollToItem(index, 'center');
+  } else {
+    notebook.widgets?.[index]?.node.scrollIntoView({ block: 'center' });
+  }
+  notebook.widgets?.[index]?.node.setAttribute('data-nbp-failed-cell', 'true');
 }
 
 /**
