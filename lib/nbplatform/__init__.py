@@ -30,6 +30,7 @@ _SUBMODULES = (
     "kernel",
     "registry",
     "lineage",
+    "widgets",
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
         kernel,
         lineage,
         registry,
+        widgets,
     )
     from .display import Me
 

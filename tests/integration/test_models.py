@@ -187,6 +187,31 @@ def test_data_scientist_cannot_move_protected_aliases(platform, tokens):
     assert aliases(platform, ds, "models-guarded") == {"staging": "1", "champion": "2"}
 
 
+def test_the_models_widget_shows_what_the_panel_shows(platform, tokens):
+    """``nbp.widgets.models`` over the real ``api/models``: versions, aliases, run metrics."""
+    from nbplatform import widgets
+    from nbplatform.client import PlatformClient
+
+    ds = tokens["ds"]
+    make_versions(platform, ds, "models-widget", 2)
+    assert set_alias(platform, ds, "models-widget", "staging", "1").status_code == 200
+    client = PlatformClient(f"{platform.url}/services/platform/", tokens["viewer"])
+    picker = widgets.models(filter_string="name = 'models-widget'", client=client)
+    assert picker.error is None
+    assert picker.models_dropdown.options == (("models-widget", "models-widget"),)
+    assert picker.versions_dropdown.options == (("v2", "2"), ("v1 @staging", "1"))
+    assert picker.value == ("models-widget", "2")
+    assert "<code>@staging</code> → v1" in picker.aliases.value
+    run_id = picker.versions["2"]["run_id"]
+    metric = {"run_id": run_id, "key": "auc", "value": 0.9, "timestamp": 0}
+    assert platform.mlflow("POST", "runs/log-metric", ds, json=metric).status_code == 200
+    picker.refresh()
+    assert picker.value == ("models-widget", "2") and ">auc</td>" in picker.details.value
+    picker.versions_dropdown.value = "1"
+    assert picker.model_uri == "models:/models-widget/1"
+    assert "models:/models-widget@staging</code>" in picker.uri.value
+
+
 def test_request_approve_rollback_end_to_end(platform, tokens):
     ds, admin = tokens["ds"], tokens["admin"]
     make_versions(platform, ds, "models-churn", 2)

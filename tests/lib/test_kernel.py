@@ -65,7 +65,7 @@ def test_import_and_preload_load_nothing_heavy():
         "import sys, json, nbplatform, nbplatform.kernel\n"
         "nbplatform.kernel.configure_environment({})\n"
         "heavy = ['mlflow', 'torch', 'shap', 'feast', 'evidently', 'pandas', 'sklearn', "
-        "'requests', 'numpy']\n"
+        "'requests', 'numpy', 'ipywidgets']\n"
         "print(json.dumps([m for m in heavy if m in sys.modules]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -76,7 +76,7 @@ def test_submodules_load_on_first_use():
     import nbplatform
 
     assert nbplatform.config.load(env={}).platform_url is None
-    assert "kernel" in dir(nbplatform)
+    assert "kernel" in dir(nbplatform) and "widgets" in dir(nbplatform)
 
 
 def test_configure_feast_writes_the_client_config_and_points_feast_at_it(tmp_path, monkeypatch):
