@@ -103,3 +103,47 @@ def lab_session(
         page.goto("about:blank")
         for user in users:
             platform.stop_server(user)
+
+
+_EFFECTIVE_COLOURS = """
+el => {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 1;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  const pixel = () => Array.from(ctx.getImageData(0, 0, 1, 1).data.slice(0, 3));
+  const layers = [];
+  for (let node = el; node && node.nodeType === 1; node = node.parentElement) {
+    layers.push(getComputedStyle(node).backgroundColor);
+  }
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, 1, 1);
+  for (const colour of layers.reverse()) {
+    ctx.fillStyle = colour;
+    ctx.fillRect(0, 0, 1, 1);
+  }
+  const background = pixel();
+  ctx.fillStyle = getComputedStyle(el).color;
+  ctx.fillRect(0, 0, 1, 1);
+  return [pixel(), background];
+}
+"""
+
+
+def contrast_ratio(locator: Any) -> float:
+    """The WCAG contrast ratio of an element's text against what shows behind it.
+
+    The backgrounds of the element and its ancestors are painted in order onto a
+    canvas (so translucent ones mix as on screen), then the text colour over them.
+    """
+    text, background = locator.evaluate(_EFFECTIVE_COLOURS)
+
+    def luminance(rgb: list[int]) -> float:
+        def channel(c: int) -> float:
+            s = c / 255
+            return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
+
+        r, g, b = (channel(c) for c in rgb)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(text), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)

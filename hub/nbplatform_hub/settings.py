@@ -258,6 +258,11 @@ class Settings:
         return Path(tempfile.gettempdir()) / f"nbplatform-{os.getuid()}-{digest}" / "mlflow.sock"
 
     @property
+    def jobs_dir(self) -> Path:
+        """Job runs' folders (input, output, log; ``0700``, the platform's alone)."""
+        return self.home / "jobs"
+
+    @property
     def kernels_dir(self) -> Path:
         """Connection files of job runs' kernels (``0711``; each file its owner's, ``0600``)."""
         return self.home / "kernels"
@@ -327,6 +332,7 @@ class Settings:
             self.logs_dir,
             self.mlflow_dir,
             self.run_dir,
+            self.jobs_dir,
             self.kernels_dir,
             self.mlflow_socket.parent,
         ):

@@ -87,9 +87,9 @@ print(json.dumps({{"run": run.info.run_id, "experiment": run.info.experiment_id}
         ui.get_by_role("link", name=re.compile(r"^Version 1$")).first.wait_for(timeout=60_000)
         screenshot(ui, "mlflow-ui-model.png")
 
-        # The experiment with its run.
-        ui.goto(ui.url.split("#", 1)[0] + f"#/experiments/{logged['experiment']}")
-        ui.get_by_text("Training runs").first.click()
+        # The experiment's training runs with its run (MLflow 3 opens an experiment
+        # on an overview whose dialogs may cover the tabs: go to the runs directly).
+        ui.goto(ui.url.split("#", 1)[0] + f"#/experiments/{logged['experiment']}/runs")
         ui.get_by_text(run_name).first.wait_for(timeout=60_000)
         screenshot(ui, "mlflow-ui-experiment.png")
         # The run's page with its metric.

@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from browser_support import lab_session, new_user, open_lab, requires_chromium, screenshot, unique
+from browser_support import (
+    contrast_ratio,
+    lab_session,
+    new_user,
+    open_lab,
+    requires_chromium,
+    screenshot,
+    unique,
+)
 from platform_harness import last_json_line
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -82,6 +90,22 @@ def dark_theme(page: Any) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^JupyterLab Dark$")).click()
     page.wait_for_function("document.body.dataset.jpThemeName === 'JupyterLab Dark'")
     page.wait_for_timeout(500)  # the theme's stylesheet applies
+
+
+def legible(page: Any, view: Any) -> None:
+    """The badges and the highlighted comparison rows read at WCAG AA (4.5:1) in this theme."""
+    samples = {
+        "champion badge": page.locator(
+            "[data-testid=nbp-section-models] [data-testid=nbp-alias][data-alias=champion]"
+        ).first,
+        "differing row": view.locator("[data-testid=nbp-compare-row][data-differs=true] td").first,
+        "pending badge": page.locator("[data-testid=nbp-section-models] .nbp-Pending").first,
+    }
+    assert samples["champion badge"].count() and samples["differing row"].count()
+    ratios = {
+        name: round(contrast_ratio(where), 2) for name, where in samples.items() if where.count()
+    }
+    assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
 
 
 def test_models_panel_badges_metrics_detail_inbox_and_audit(platform, page):
@@ -224,8 +248,10 @@ def test_models_panel_badges_metrics_detail_inbox_and_audit(platform, page):
         )
         screenshot(page, "models-detail-light.png")
 
+        legible(page, view)
         dark_theme(page)
         screenshot(page, "models-detail-dark.png")
+        legible(page, view)
         page.locator(".lm-TabBar-tab", has_text=f"Model {model}").locator(
             ".lm-TabBar-tabCloseIcon"
         ).click()

@@ -125,6 +125,7 @@ def test_make_dirs_closes_home(tmp_path):
         assert s.home.stat().st_mode & 0o777 == passage
         assert modes.pop("users") == passage and modes.pop("kernels") == passage
         assert modes.pop("admin-password") == 0o600
+        assert "jobs" in modes  # closed from the start, before any run makes it
         assert set(modes.values()) == {0o700}, modes
 
 
