@@ -25,6 +25,7 @@ COLUMNS = (
     "name",
     "notebook",
     "parameters",
+    "test_parameters",
     "cron",
     "timezone",
     "interval_seconds",
@@ -110,10 +111,17 @@ def validate(
     for key, value in DEFAULTS.items():
         if merged.get(key) is None and value is not None:
             merged[key] = value
-    if isinstance(body, JobCreate) or "notebook" in given or "parameters" in given:
+    checked = ("notebook", "parameters", "test_parameters")
+    if isinstance(body, JobCreate) or any(key in given for key in checked):
         path = resolve_notebook(home, owner, merged["notebook"])
         declared = check_parameters(path, merged["parameters"])
         merged["parameters"] = coerce_parameters(declared, merged["parameters"])
+        if merged.get("test_parameters") is not None:
+            try:
+                check_parameters(path, merged["test_parameters"])
+            except InvalidParameterError as e:  # name the field the value came from
+                raise InvalidParameterError(f"test_{e.message}") from None
+            merged["test_parameters"] = coerce_parameters(declared, merged["test_parameters"])
     if given.get("interval_seconds") and "cron" not in given and current:
         merged["cron"] = None
     if given.get("cron") and "interval_seconds" not in given and current:

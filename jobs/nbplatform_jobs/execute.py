@@ -12,6 +12,9 @@ markdown; ``failed_cell`` stays the index of the failing cell in
 log through standard output. While it lives it holds a lock on
 ``executor.lock`` and it does not start when the folder holds ``abandoned``
 (the run was settled without it: see :func:`nbplatform_jobs.backends.stop_run`).
+A test run (``trigger: test`` in ``run.json``, see :mod:`nbplatform_jobs.gate`)
+runs the notebook under nbval instead (:mod:`nbplatform_jobs.nbvalgate`) and
+writes the same files.
 Timeouts and cancellation are the supervisor's (see
 :mod:`nbplatform_jobs.backends`): it kills this process and its kernel.
 """
@@ -73,16 +76,18 @@ def _progress_engine(run_dir: Path) -> Any:
     return ProgressEngine
 
 
-def _encrypted_kernel_manager() -> Any:
+def _encrypted_kernel_manager(base: Any = None) -> Any:
     """A kernel manager that encrypts the kernel's channels (CurveZMQ) when it can.
 
     The platform's kernelspecs declare ``supported_encryption: [curve]``; other
-    kernels run over plain TCP on loopback, as before.
+    kernels run over plain TCP on loopback, as before. ``base``: the class to
+    extend (papermill's ``AsyncKernelManager`` by default; nbval takes the
+    blocking ``KernelManager``).
     """
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import CaselessStrEnum
 
-    class EncryptedKernelManager(AsyncKernelManager):
+    class EncryptedKernelManager(base or AsyncKernelManager):  # type: ignore[misc]
         transport_encryption = CaselessStrEnum(
             ["disabled", "auto", "required"], default_value="auto", config=True
         )
@@ -90,7 +95,7 @@ def _encrypted_kernel_manager() -> Any:
     return EncryptedKernelManager
 
 
-def _owner_kernel_manager(spec: dict[str, Any]) -> Any:
+def _owner_kernel_manager(spec: dict[str, Any], base: Any = None) -> Any:
     """A kernel manager that starts the run's kernel as its owner's system user.
 
     With isolation on, ``run.json`` names the owner's account (``run_as``). The
@@ -109,7 +114,7 @@ def _owner_kernel_manager(spec: dict[str, Any]) -> Any:
     folder = Path(spec["kernels_dir"])
     workspace = Path(spec["cwd"])
 
-    class OwnerKernelManager(_encrypted_kernel_manager()):  # type: ignore[misc]
+    class OwnerKernelManager(_encrypted_kernel_manager(base)):  # type: ignore[misc]
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             if not self.connection_file:
                 name = f"kernel-{spec['run_id']}-{uuid.uuid4().hex[:8]}.json"
@@ -256,6 +261,13 @@ def execute(run_dir: Path) -> dict[str, Any]:
 
     spec = json.loads((run_dir / "run.json").read_text())
     parameters = json.loads((run_dir / "parameters.json").read_text())
+    if spec.get("trigger") == "test":  # the test that gates a schedule: nbval, not papermill
+        from .nbvalgate import run_test
+
+        result = run_test(run_dir, spec, parameters)
+        render_html(run_dir)
+        _write_json(run_dir / "result.json", result)
+        return result
     papermill_engines.register("nbplatform", _progress_engine(run_dir))
     result: dict[str, Any] = {"status": "succeeded", "error": None, "failed_cell": None}
     extra: dict[str, Any] = {"kernel_manager_class": _encrypted_kernel_manager()}

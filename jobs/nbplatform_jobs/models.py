@@ -57,6 +57,8 @@ class JobFields(BaseModel):
 
     notebook: str | None = Field(default=None, min_length=1, max_length=1024)
     parameters: dict[str, Any] | None = None
+    #: Parameters of the test run that gates the schedule (None: the notebook's defaults).
+    test_parameters: dict[str, Any] | None = None
     cron: str | None = Field(default=None, max_length=128)
     timezone: str | None = Field(default=None, max_length=64)
     interval_seconds: int | None = Field(default=None, ge=1)
@@ -72,7 +74,7 @@ class JobFields(BaseModel):
     shared: bool | None = None
     tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
 
-    _check_parameters = field_validator("parameters")(check_parameter_sizes)
+    _check_parameters = field_validator("parameters", "test_parameters")(check_parameter_sizes)
 
     @field_validator("webhook_url")
     @classmethod
@@ -132,6 +134,7 @@ class RunRequest(BaseModel):
 
 DEFAULTS: dict[str, Any] = {
     "parameters": {},
+    "test_parameters": None,
     "cron": None,
     "timezone": "UTC",
     "interval_seconds": None,

@@ -75,7 +75,8 @@ def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -
         The run folder.
     """
     run_dir = settings.run_dir(job["id"], run["id"])
-    run_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (settings.jobs_dir, run_dir.parent, run_dir):  # whatever the umask
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     workspace = workspace_dir(settings.home, job["owner"])
     user = owner_account(settings, job["owner"])
     source = run.get("source_run_id")
@@ -110,6 +111,8 @@ def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -
         "run_id": run["id"],
         "attempt": run["attempt"],
         "lineage": lineage,
+        "trigger": run.get("trigger"),  # "test": the executor runs nbval (see gate.py)
+        "timeout_seconds": job.get("timeout_seconds"),
     }
     if user is not None:
         spec["run_as"] = {"name": user.name, "uid": user.uid, "gid": user.gid}

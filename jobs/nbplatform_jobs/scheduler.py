@@ -54,7 +54,7 @@ from sqlalchemy.exc import OperationalError
 from nbplatform.errors import NbplatformError
 from nbplatform_hub import host
 
-from . import store
+from . import gate, store
 from .backends import Backend, stop_run
 from .definitions import profile_gpus
 from .notify import notify
@@ -518,7 +518,10 @@ class Scheduler:
             run = store.get_run(conn, run_id)
             job = store.get_job(conn, run["job_id"])
             retry = None
-            if status in ("failed", "timed-out") and run["attempt"] <= job["retries"]:
+            testing = run["trigger"] == gate.TEST_TRIGGER  # decides activation, no retry
+            decided = gate.settle(conn, run, status, outcome.get("error")) if testing else None
+            retryable = status in ("failed", "timed-out") and not testing
+            if retryable and run["attempt"] <= job["retries"]:
                 delay = job["retry_backoff_seconds"] * 2 ** (run["attempt"] - 1)
                 retry = store.insert_run(
                     conn,
@@ -532,9 +535,13 @@ class Scheduler:
                     not_before=store.utcnow() + timedelta(seconds=delay),
                 )
         log.info("run %s of job %s: %s %s", run_id, job["name"], status, outcome.get("error") or "")
+        if decided is not None:
+            job, passed, reason = decided
+            log.info("job %s: activation %s", job["name"], "passed" if passed else "failed")
+            gate.audit(self.engine, job, run, passed, reason)
         if retry is not None:
             log.info("run %s: retry %s as run %s", run_id, retry["attempt"], retry["id"])
-        elif status in ("failed", "timed-out", "succeeded"):
+        elif status in ("failed", "timed-out", "succeeded") and not testing:
             threading.Thread(
                 target=notify,
                 args=(self.settings, job, run, self.platform_url),
@@ -575,6 +582,8 @@ class Scheduler:
                 }
             if self.finish(run_id, outcome, claimant):
                 log.warning("run %s was interrupted: %s", run_id, outcome["status"])
+        for job, run, passed, reason in gate.sweep(self.engine):
+            gate.audit(self.engine, job, run, passed, reason)
         self._prune_gpu_leases()
 
     def _prune_gpu_leases(self) -> None:

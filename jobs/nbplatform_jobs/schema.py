@@ -48,6 +48,13 @@ jobs = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
     #: A client's key for its create request: a retry gets this job back.
     sa.Column("idempotency_token", sa.String(64), nullable=True),
+    #: Parameters of the test run that gates the schedule (null: the notebook's defaults).
+    sa.Column("test_parameters", sa.JSON, nullable=True),
+    #: The gate of the schedule (:mod:`nbplatform_jobs.gate`): ``testing``, ``failed``
+    #: or ``passed`` (null: never gated), why, and the test run that decides it.
+    sa.Column("activation_state", sa.String(16), nullable=True),
+    sa.Column("activation_reason", sa.Text, nullable=True),
+    sa.Column("activation_run_id", sa.String(32), nullable=True),
     sa.UniqueConstraint("owner", "name", name="uq_jobs_owner_name"),
     sa.UniqueConstraint("owner", "idempotency_token", name="uq_jobs_owner_idempotency"),
 )

@@ -26,6 +26,18 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
     return value
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """An ``on``/``off`` variable (also ``true``/``false``, ``1``/``0``, ``yes``/``no``)."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("on", "true", "1", "yes"):
+        return True
+    if raw in ("off", "false", "0", "no"):
+        return False
+    raise ConfigurationError(f"{name}={raw!r} is neither on nor off.")
+
+
 def _slash(url: str | None) -> str | None:
     if not url:
         return None
@@ -71,6 +83,10 @@ class JobsSettings:
         database_url: ``NBP_PLATFORM_DB_URL``, else SQLite under ``NBP_HOME``.
         hub_api_url: ``JUPYTERHUB_API_URL`` (set by the hub for its services).
         hub_token: ``JUPYTERHUB_API_TOKEN``: the scheduler service's own token.
+        test_gate: ``NBP_JOBS_TEST_GATE``: ``on`` (default) or ``off``. On, activating
+            a scheduled job (creating it active, resuming it, or changing the notebook
+            of an active one) first runs its notebook under nbval with its test
+            parameters; the schedule becomes active only when that test passes.
     """
 
     home: Path
@@ -96,6 +112,7 @@ class JobsSettings:
     database_url: str | None = None
     hub_api_url: str | None = None
     hub_token: str | None = None
+    test_gate: bool = True
 
     @property
     def kernels_dir(self) -> Path:
@@ -169,6 +186,7 @@ class JobsSettings:
             database_url=database_url(home, env),
             hub_api_url=env.get("JUPYTERHUB_API_URL") or None,
             hub_token=env.get("JUPYTERHUB_API_TOKEN") or None,
+            test_gate=_switch(env, "NBP_JOBS_TEST_GATE", True),
         )
 
     @property

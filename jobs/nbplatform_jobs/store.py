@@ -187,6 +187,7 @@ def job_model(job: dict[str, Any], next_run_at: datetime | None = None) -> dict[
         "owner": job["owner"],
         "notebook": job["notebook"],
         "parameters": job["parameters"],
+        "test_parameters": job.get("test_parameters"),
         "schedule": {
             "kind": kind,
             "cron": job["cron"],
@@ -208,6 +209,18 @@ def job_model(job: dict[str, Any], next_run_at: datetime | None = None) -> dict[
         "created_at": iso(job["created_at"]),
         "updated_at": iso(job["updated_at"]),
         "next_run_at": iso(next_run_at) if job["active"] else None,
+        "activation": activation_model(job),
+    }
+
+
+def activation_model(job: dict[str, Any]) -> dict[str, Any] | None:
+    """The gate of a job's schedule (:mod:`nbplatform_jobs.gate`), or None if never gated."""
+    if not job.get("activation_state"):
+        return None
+    return {
+        "state": job["activation_state"],
+        "reason": job.get("activation_reason"),
+        "run_id": job.get("activation_run_id"),
     }
 
 
@@ -318,6 +331,8 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
         **{key: model[key] for key in keys},
         "duration_seconds": model["duration_seconds"],
         "failed_cell": model["failed_cell"],
+        # Its first line, which says where it failed as the user counts cells.
+        "error": (model["error"] or "").split("\n", 1)[0][:200] or None,
     }
 
 

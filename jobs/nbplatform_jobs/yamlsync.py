@@ -12,7 +12,8 @@ every definition names its ``owner``, plus the fields of ``POST api/jobs``::
 
 A definition is created, or updated when the owner already has a job of that
 name; the same checks as the REST API apply (a refused one is logged and
-skipped, the others still load).
+skipped, the others still load), and so does the test that gates a schedule
+(:mod:`nbplatform_jobs.gate`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sqlalchemy import Engine
 
 from nbplatform.errors import NbplatformError
 
-from . import store
+from . import gate, store
 from .definitions import validate
 from .models import JobCreate, JobUpdate
 from .settings import JobsSettings
@@ -98,7 +99,9 @@ def sync_folder(
                             body,
                             webhook_allow=settings.webhook_destinations,
                         )
-                        store.insert_job(conn, {**values, "source": f"yaml:{path.name}"})
+                        values, action = gate.decide(None, values, settings.test_gate)
+                        job = store.insert_job(conn, {**values, "source": f"yaml:{path.name}"})
+                        gate.apply(conn, job, action, owner)
                     else:
                         change = JobUpdate.model_validate(
                             {k: v for k, v in raw.items() if k != "owner"}
@@ -111,7 +114,9 @@ def sync_folder(
                             current,
                             webhook_allow=settings.webhook_destinations,
                         )
-                        store.update_job(conn, current["id"], values)
+                        values, action = gate.decide(current, values, settings.test_gate)
+                        job = store.update_job(conn, current["id"], values)
+                        gate.apply(conn, job, action, owner)
                 loaded += 1
             except (NbplatformError, ValidationError, ValueError, OSError) as e:
                 message = e.message if isinstance(e, NbplatformError) else str(e)

@@ -1,4 +1,4 @@
-"""Models in MLflow's style: log, register, find, load, compare, and ask for promotion.
+"""Models in MLflow's style: log, register, find, load, compare, replay, ask for promotion.
 
 In a platform kernel everything goes through the platform's authenticated MLflow
 gateway with no configuration (the kernel preload sets ``MLFLOW_TRACKING_URI``
@@ -341,6 +341,69 @@ def rollback(name: str, alias: str = DEFAULT_ALIAS) -> dict[str, Any]:
     )
 
 
+def replay_model_version(
+    name: str,
+    version: int | str,
+    wait: bool = True,
+    timeout: float | None = 1800,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    allow_profile_change: bool = False,
+    progress: bool = True,
+    client: PlatformClient | None = None,
+) -> dict[str, Any]:
+    """Re-run the job run that made a version and compare its metrics with the recorded ones.
+
+    The version must have been registered by a job's run; the replay is a re-run
+    of that run (the same input snapshot, parameters and profile), so only who
+    may run the job may replay it (its owner, or a jobs admin).
+
+    Args:
+        name: The registered model.
+        version: The version.
+        wait: Wait for the replay to end (a tqdm bar, cell i of n), then compare.
+        timeout: Give up waiting after this many seconds (``TimeoutError``; the
+            replay goes on).
+        rtol: Relative tolerance of a reproduced metric (the platform's default: 1e-6).
+        atol: Absolute tolerance, for metrics recorded as 0 (default: 1e-12).
+        allow_profile_change: Replay even when the job now runs on another profile.
+        progress: Show the progress bar while waiting.
+        client: A client (default: the kernel's or ``NBP_*`` configuration).
+
+    Returns:
+        The comparison: ``reproduced`` (``None`` until the replay ended),
+        ``metrics`` (``key``, ``recorded``, ``new``, ``abs_diff``, ``rel_diff``,
+        ``reproduced`` each), ``run`` (the replay's job run), ``status``,
+        ``mlflow_run_id``, ``new_version``, ``message``.
+
+    Raises:
+        ConflictError: The version was not made by a job run, or that run is gone.
+        PermissionDeniedError: The caller may not run that job.
+        NotFoundError: No such model or version.
+
+    Example:
+        >>> result = nbp.registry.replay_model_version("churn", 3)
+        >>> result["reproduced"], [(m["key"], m["rel_diff"]) for m in result["metrics"]]
+    """
+    from urllib.parse import quote
+
+    from . import jobs as _jobs
+
+    number = str(version)
+    if not number.isdigit():
+        raise InvalidParameterError(f"version: {number[:40]!r} is not a version number.")
+    platform = client or PlatformClient()
+    base = f"api/models/{quote(name, safe='')}/versions/{number}"
+    body = {"allow_profile_change": True} if allow_profile_change else {}
+    started = platform.request("POST", f"{base}/replay", json=body)
+    run = started["run"]
+    if wait:
+        _jobs.wait(run, timeout=timeout, progress=progress, client=platform)
+    params = {k: v for k, v in {"rtol": rtol, "atol": atol}.items() if v is not None}
+    return platform.request("GET", f"{base}/replays/{run['id']}", params=params)
+
+
 __all__ = [
     "approve_promotion",
     "compare_versions",
@@ -350,6 +413,7 @@ __all__ = [
     "log_model",
     "register_model",
     "reject_promotion",
+    "replay_model_version",
     "request_promotion",
     "rollback",
     "search_models",

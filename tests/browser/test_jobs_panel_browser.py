@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,24 @@ def create_job(platform: Any, token: str, name: str, **body: Any) -> dict:
     return r.json()
 
 
+def passed_its_test(platform: Any, engine: Any, token: str, job: dict) -> None:
+    """Wait for the test that gates ``job``'s schedule to pass, then drop its run.
+
+    The panel is shown a made-up run history (:func:`past_runs`) without it.
+    """
+    from nbplatform_jobs.schema import job_runs
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        got = platform.service("GET", f"api/jobs/{job['id']}", token).json()
+        if got["active"]:
+            break
+        time.sleep(0.5)
+    assert got["active"] and got["activation"]["state"] == "passed", got["activation"]
+    with engine.begin() as conn:
+        conn.execute(job_runs.delete().where(job_runs.c.job_id == job["id"]))
+
+
 def naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
@@ -64,7 +83,7 @@ def past_runs(engine: Any, job: dict, statuses: list[str]) -> list[dict]:
                 started_at=start,
                 ended_at=start + timedelta(seconds=42),
                 failed_cell=2 if status == "failed" else None,
-                error="ValueError: boom" if status == "failed" else None,
+                error="ValueError: boom (failed in cell 2 of 5)" if status == "failed" else None,
             )
         )
     return runs
@@ -81,7 +100,7 @@ def fail_now(platform: Any, engine: Any, job: dict, cell: int) -> dict:
         started_at=naive(now - timedelta(seconds=5)),
         ended_at=naive(now),
         failed_cell=cell,
-        error=f"ValueError: boom {cell}",
+        error=f"ValueError: boom (failed in cell {cell + 1} of 6)",  # as the executor says
     )
     output = {
         "cells": [
@@ -106,7 +125,8 @@ def fail_now(platform: Any, engine: Any, job: dict, cell: int) -> dict:
         "nbformat_minor": 5,
     }
     run_dir = platform.home / "jobs" / job["id"] / run["id"]
-    run_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (run_dir.parent.parent, run_dir.parent, run_dir):  # as closed as the service's
+        folder.mkdir(mode=0o700, exist_ok=True)
     (run_dir / "output.ipynb").write_text(json.dumps(output), encoding="utf-8")
     return run
 
@@ -118,8 +138,22 @@ def test_jobs_panel_mine_all_refusals_dots_next_run_and_failure_notice(platform,
         write_notebook(platform.home / "users" / user / "t.ipynb")
     mine = create_job(platform, token, unique("nightly-"), notebook="t.ipynb", cron="0 3 * * *")
     theirs = create_job(platform, other_token, unique("theirs-"), notebook="t.ipynb")
+    # A schedule whose notebook fails its test: it stays paused, saying why.
+    write_notebook(platform.home / "users" / me / "broken.ipynb", body=["raise ValueError('no')"])
+    gated = create_job(platform, token, unique("gated-"), notebook="broken.ipynb", cron="0 4 * * *")
     engine = jobs_engine(platform.home)
     try:
+        passed_its_test(platform, engine, token, mine)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            activation = platform.service("GET", f"api/jobs/{gated['id']}", token).json()[
+                "activation"
+            ]
+            if activation["state"] != "testing":
+                break
+            time.sleep(0.5)
+        assert activation["state"] == "failed", activation
+        assert "ValueError: no (failed in cell 2 of 2)" in activation["reason"], activation
         past_runs(engine, mine, ["succeeded", "failed", "succeeded", "timed-out"])
         later = naive(datetime.now(UTC) + timedelta(days=30))
         add_run(engine, mine, "manual", not_before=later)  # stays queued
@@ -158,7 +192,7 @@ def test_jobs_panel_mine_all_refusals_dots_next_run_and_failure_notice(platform,
             kinds = dots.evaluate_all("ds => ds.map(d => d.dataset.kind)")
             assert kinds == ["success", "failed", "success", "failed", "queued"]
             labels = dots.evaluate_all("ds => ds.map(d => d.getAttribute('aria-label'))")
-            assert labels[1].endswith(": failed, 42 s, at cell 2"), labels
+            assert labels[1].endswith(": failed, 42 s — ValueError: boom (failed in cell 2 of 5)")
             assert labels[4].endswith(": queued"), labels
             assert all(
                 d == label
@@ -178,6 +212,12 @@ def test_jobs_panel_mine_all_refusals_dots_next_run_and_failure_notice(platform,
             # Own job: its actions are offered, with no refusal.
             assert job_item.get_by_test_id("nbp-job-run").is_enabled()
             assert job_item.get_by_test_id("nbp-job-denied").count() == 0
+            gated_item = section.locator(f"[data-testid=nbp-job][data-job-id='{gated['id']}']")
+            note = gated_item.get_by_test_id("nbp-job-activation")
+            expect(note).to_have_attribute("data-state", "failed")
+            assert note.inner_text() == activation["reason"]
+            expect(gated_item.get_by_test_id("nbp-job-paused")).to_be_visible()
+            expect(gated_item.get_by_test_id("nbp-job-resume")).to_be_enabled()
             screenshot(page, "jobs-panel-mine-light.png")
 
             # All: the other user's job too, its actions disabled with the reason.
@@ -213,7 +253,7 @@ def test_jobs_panel_mine_all_refusals_dots_next_run_and_failure_notice(platform,
             # A run fails now: its notice shows it in the panel (expanded, scrolled to,
             # highlighted); another one's notice opens its output at the failing cell.
             failed = fail_now(platform, engine, mine, cell=2)
-            toast = page.locator(".Toastify__toast", has_text="in cell 2")
+            toast = page.locator(".Toastify__toast", has_text="(failed in cell 3 of 6)")
             toast.wait_for(state="visible", timeout=40_000)
             toast.get_by_role("button", name="Show in Jobs").click()
             shown = section.locator(f"[data-testid=nbp-run][data-run-id='{failed['id']}']")
@@ -223,9 +263,9 @@ def test_jobs_panel_mine_all_refusals_dots_next_run_and_failure_notice(platform,
             screenshot(page, "jobs-panel-shown-run-dark.png")
 
             fail_now(platform, engine, mine, cell=3)
-            toast = page.locator(".Toastify__toast", has_text="in cell 3")
+            toast = page.locator(".Toastify__toast", has_text="(failed in cell 4 of 6)")
             toast.wait_for(state="visible", timeout=40_000)
-            toast.get_by_role("button", name="Open output at cell 3").click()
+            toast.get_by_role("button", name="Open output at the failing cell").click()
             cell = page.locator(".jp-NotebookPanel:visible .jp-Cell[data-nbp-failed-cell=true]")
             cell.wait_for(state="visible", timeout=30_000)
             expect(cell).to_have_class(re.compile(r"jp-mod-active"))

@@ -99,12 +99,23 @@ def test_run_now_injects_parameters_and_keeps_everything(platform):
     assert again["parameters"] == {"x": 3, "name": "ab"}
     assert "ababab" in platform.service("GET", f"api/runs/{again['id']}/log", token).json()["log"]
     write_notebook(platform.home / "users/jobs-alice/t.ipynb")
+    # Its snapshot removed: no re-run (it would run the workspace's notebook instead).
+    (run_dir / "input.ipynb").unlink()
+    for of in (run, again):  # the re-run repeats the same snapshot
+        r = platform.service("POST", f"api/runs/{of['id']}/rerun", token)
+        assert r.status_code == 409 and "input snapshot was removed" in r.json()["message"], r.text
 
 
 def test_fast_cron_fires_and_pause_stops_it(platform):
     token = user(platform, "jobs-cron")
     job = create(platform, token, name="cron", cron="*/2 * * * * *")
     assert job["schedule"]["kind"] == "cron"
+    assert job["active"] is False and job["activation"]["state"] == "testing"  # tests gate
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not job["active"]:
+        time.sleep(0.3)
+        job = platform.service("GET", f"api/jobs/{job['id']}", token).json()
+    assert job["activation"]["state"] == "passed", job["activation"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         scheduled = [r for r in runs_of(platform, token, job) if r["trigger"] == "schedule"]

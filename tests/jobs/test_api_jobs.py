@@ -132,6 +132,9 @@ def test_recent_runs_newest_first_at_most_five_and_last_run_is_the_first(service
                 started_at=start + timedelta(hours=i),
                 ended_at=ended,
                 failed_cell=2 if status == "failed" else None,
+                error="ValueError: boom (failed in cell 1 of 3)\nTraceback"
+                if status == "failed"
+                else None,
             )
         )
     add_run(service.engine, few, status="queued")
@@ -141,7 +144,8 @@ def test_recent_runs_newest_first_at_most_five_and_last_run_is_the_first(service
     assert [r["id"] for r in recent] == [r["id"] for r in reversed(made)][:5]
     assert [r["status"] for r in recent] == list(reversed(statuses))[:5]
     assert recent[1]["duration_seconds"] == 35.0 and recent[1]["failed_cell"] == 2
-    assert recent[0]["duration_seconds"] is None
+    assert recent[1]["error"] == "ValueError: boom (failed in cell 1 of 3)"  # its first line
+    assert recent[0]["duration_seconds"] is None and recent[0]["error"] is None
     assert answer["last_run"]["id"] == recent[0]["id"]
     assert [r["status"] for r in listed(service, tok, few["id"])["recent_runs"]] == ["queued"]
     empty = listed(service, tok, none["id"])

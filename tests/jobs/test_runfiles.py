@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 from jobs_helpers import add_job, add_run, write_notebook
@@ -72,3 +73,15 @@ def test_outside_git_a_run_names_only_its_notebook(home, engine):
     assert lineage == {"notebook": "t.ipynb", "git_commit": None, "git_dirty": None}
     env = runfiles.run_env(job, run, "tok", "http://p/", lineage)
     assert env["NBP_NOTEBOOK"] == "t.ipynb" and "NBP_GIT_COMMIT" not in env
+
+
+def test_run_folders_are_closed_whatever_the_umask(home, engine):
+    write_notebook(home / "users" / "alice" / "n.ipynb")
+    job = add_job(engine, name="n", owner="alice", notebook="n.ipynb")
+    previous = os.umask(0o022)
+    try:
+        run_dir = runfiles.snapshot(settings_for(home), job, add_run(engine, job))
+    finally:
+        os.umask(previous)
+    for folder in (home / "jobs", run_dir.parent, run_dir):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder

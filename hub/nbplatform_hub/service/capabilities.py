@@ -90,6 +90,7 @@ def _models() -> Capability:
         resources=(
             "nbplatform_hub.service.handlers.models",
             "nbplatform_hub.service.handlers.promotions",
+            "nbplatform_hub.service.handlers.replays",
             "nbplatform_hub.service.handlers.mlflow_gateway",
         ),
         # Its tables (promotions, ownership) are in the host's chain: they came first.

@@ -8,7 +8,7 @@ from typing import Any
 
 from nbplatform.errors import ConflictError, InvalidParameterError, PermissionDeniedError
 
-from .. import store
+from .. import gate, store
 from ..definitions import validate
 from ..models import JobCreate, JobUpdate
 from ..triggers import next_fire_time
@@ -70,7 +70,23 @@ def with_secret(model: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
     return {**model, "webhook_secret": job.get("webhook_secret")}
 
 
-class JobListHandler(JobsAPIHandler):
+class GatedJobHandler(JobsAPIHandler):
+    """A handler that creates or changes definitions, whose activation tests gate."""
+
+    def activate(self, conn: Any, job: dict[str, Any], action: str | None) -> dict[str, Any]:
+        """Start or drop the test that gates ``job``'s schedule (:func:`gate.decide`).
+
+        The request's audit entry says so (``activation: testing (run <id>)``).
+        """
+        job = gate.apply(conn, job, action, self.user["name"])
+        if action == gate.TEST:
+            self.audit_detail = f"activation: testing (run {job['activation_run_id']})"
+        elif action == gate.CLEAR:
+            self.audit_detail = "activation: pending test dropped"
+        return job
+
+
+class JobListHandler(GatedJobHandler):
     """``GET`` lists definitions; ``POST`` creates one."""
 
     async def get(self) -> None:
@@ -107,10 +123,12 @@ class JobListHandler(JobsAPIHandler):
             body,
             webhook_allow=self.jobs_settings.webhook_destinations,
         )
+        values, action = gate.decide(None, values, self.jobs_settings.test_gate)
         try:
             with self.context.engine.begin() as conn:
                 row = {**values, "source": "api", "idempotency_token": token}
                 job = store.insert_job(conn, row)
+                job = self.activate(conn, job, action)
                 (model,) = job_models(conn, [job], self.job_permissions)
         except ConflictError:
             if token and self.replay(owner, token, body):  # the same request, at once
@@ -142,7 +160,7 @@ class JobListHandler(JobsAPIHandler):
         return True
 
 
-class JobHandler(JobsAPIHandler):
+class JobHandler(GatedJobHandler):
     """One definition."""
 
     async def get(self, job_id: str) -> None:
@@ -155,7 +173,12 @@ class JobHandler(JobsAPIHandler):
         self.write_json(with_secret(model, job) if manages else model)
 
     async def patch(self, job_id: str) -> None:
-        """Update fields; ``{"active": false}`` pauses, ``{"active": true}`` resumes."""
+        """Update fields; ``{"active": false}`` pauses, ``{"active": true}`` resumes.
+
+        Resuming a scheduled job, or changing the notebook of an active one, first
+        tests it (:mod:`..gate`): it answers ``active: false`` with
+        ``activation.state = "testing"`` until the test run passes.
+        """
         with self.context.engine.connect() as conn:
             current = store.get_job(conn, job_id)
         self.require_manage(current["owner"])
@@ -171,8 +194,10 @@ class JobHandler(JobsAPIHandler):
             current,
             webhook_allow=self.jobs_settings.webhook_destinations,
         )
+        values, action = gate.decide(current, values, self.jobs_settings.test_gate)
         with self.context.engine.begin() as conn:
             job = store.update_job(conn, job_id, values) if values else current
+            job = self.activate(conn, job, action)
             (model,) = job_models(conn, [job], self.job_permissions)
         self.write_json(with_secret(model, job))
 

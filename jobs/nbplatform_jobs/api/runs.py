@@ -163,6 +163,14 @@ class RunRerunHandler(RunsMixin):
         self.require_manage(job["owner"])
         self.no_body()
         source = run["source_run_id"] or run["id"]
+        snapshot = self.jobs_settings.run_dir(run["job_id"], source) / "input.ipynb"
+        if run["started_at"] is not None and not snapshot.is_file():
+            # A re-run repeats exactly what ran, and the workspace's notebook may have
+            # changed since (a run that never started takes it from there, as it would have).
+            raise ConflictError(
+                f"Run {run_id} cannot be re-run: its input snapshot was removed "
+                "(run the job again instead)."
+            )
         with self.context.engine.begin() as conn:
             new = store.insert_run(
                 conn, job, "rerun", run["parameters"], self.user["name"], source_run_id=source

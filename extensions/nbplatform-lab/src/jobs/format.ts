@@ -93,10 +93,9 @@ export function runDots(
       run.duration_seconds !== null
         ? `, ${formatSeconds(run.duration_seconds)}`
         : '';
+    // The error says where it failed, counting cells as the user does.
     const cell =
-      run.failed_cell !== null && dotKind(run.status) === 'failed'
-        ? `, at cell ${run.failed_cell}`
-        : '';
+      run.error && dotKind(run.status) === 'failed' ? ` — ${run.error}` : '';
     return {
       id: run.id,
       kind: dotKind(run.status),

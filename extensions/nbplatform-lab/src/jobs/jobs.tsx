@@ -265,7 +265,10 @@ function JobItem(props: {
       changed();
     }
   };
-  const pause = job.active ? 'Pause' : 'Resume';
+  const activation = job.activation ?? null;
+  const testing = activation?.state === 'testing';
+  // A job whose test is running counts as on: pausing it drops the test.
+  const pause = job.active || testing ? 'Pause' : 'Resume';
   const denied = permissions.reason ?? undefined;
 
   return (
@@ -279,7 +282,8 @@ function JobItem(props: {
       name={job.name}
       badges={
         <>
-          {!job.active && (
+          {testing && <StatusBadge status="testing" testId="nbp-job-testing" />}
+          {!job.active && !testing && (
             <StatusBadge status="paused" testId="nbp-job-paused" />
           )}
           {job.last_run && (
@@ -339,7 +343,7 @@ function JobItem(props: {
           title={permissions.edit ? undefined : denied}
           onClick={() =>
             void act(`${pause} ${job.name}`, () =>
-              setActive(job.id, !job.active)
+              setActive(job.id, pause === 'Resume')
             ).then(changed)
           }
         />
@@ -352,6 +356,16 @@ function JobItem(props: {
           onClick={() => void remove()}
         />
       </div>
+      {activation && activation.state !== 'passed' && activation.reason && (
+        <div
+          className={activation.state === 'failed' ? 'nbp-Error' : 'nbp-Muted'}
+          data-testid="nbp-job-activation"
+          data-state={activation.state}
+          role={activation.state === 'failed' ? 'alert' : 'status'}
+        >
+          {activation.reason}
+        </div>
+      )}
       {denied && (
         <div
           className="nbp-Muted nbp-JobDenied"
@@ -514,7 +528,6 @@ function RunItem(props: {
       </span>
       {run.error && (
         <div className="nbp-Error nbp-Run-error" data-testid="nbp-run-error">
-          {run.failed_cell !== null ? `cell ${run.failed_cell}: ` : ''}
           {run.error.split('\n')[0]}
         </div>
       )}

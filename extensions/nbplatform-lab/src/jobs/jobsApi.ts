@@ -37,7 +37,8 @@ export interface IRun {
   owner?: string;
   status: RunStatus;
   attempt: number;
-  trigger: 'schedule' | 'manual' | 'rerun' | 'retry';
+  /** `test`: the notebook's test under nbval before its schedule is activated. */
+  trigger: 'schedule' | 'manual' | 'rerun' | 'retry' | 'test';
   scheduled_for: string | null;
   parameters: Parameters;
   source_run_id: string | null;
@@ -73,6 +74,8 @@ export interface IRunSummary {
   ended_at: string | null;
   duration_seconds: number | null;
   failed_cell: number | null;
+  /** The error's first line ("ValueError: boom (failed in cell 3 of 4)"). */
+  error: string | null;
 }
 
 /**
@@ -118,6 +121,20 @@ export interface IJob {
   /** The newest runs (at most 5), newest first. */
   recent_runs: IRunSummary[];
   permissions: IJobPermissions;
+  /** Parameters of the test that gates the schedule (null: the notebook's defaults). */
+  test_parameters?: Parameters | null;
+  /** The gate of the schedule: the notebook is tested before it is activated. */
+  activation?: IActivation | null;
+}
+
+/**
+ * A scheduled job becomes active only once its notebook passed a test run
+ * (nbval); until then `active` is false.
+ */
+export interface IActivation {
+  state: 'testing' | 'failed' | 'passed';
+  reason: string | null;
+  run_id: string | null;
 }
 
 export interface IJobList {
@@ -173,6 +190,9 @@ const DUE_WINDOW_MS = 120_000;
 export function isJobLive(job: IJob, now: number = Date.now()): boolean {
   if (job.last_run && !FINAL_STATUSES.has(job.last_run.status)) {
     return true;
+  }
+  if (job.activation?.state === 'testing') {
+    return true; // its schedule is activated when the test passes
   }
   const due = job.active && job.next_run_at ? Date.parse(job.next_run_at) : NaN;
   return due <= now && now - due < DUE_WINDOW_MS;

@@ -32,9 +32,10 @@ function saveNotified(ids: Set<string>): void {
  * The text of the notice of a failed run.
  */
 export function failureMessage(run: IRun): string {
-  const where = run.failed_cell !== null ? ` in cell ${run.failed_cell}` : '';
+  // The error says where ("failed in cell 3 of 4"): failed_cell is an index
+  // into the output notebook, which has papermill's injected cell too.
   return (
-    `Job ${run.job_name ?? run.job_id}: run ${run.status}${where}.` +
+    `Job ${run.job_name ?? run.job_id}: run ${run.status}.` +
     (run.error ? ` ${run.error.split('\n')[0].slice(0, 200)}` : '')
   );
 }
@@ -56,7 +57,7 @@ export function failureActions(
     actions.push({
       label:
         run.failed_cell !== null
-          ? `Open output at cell ${run.failed_cell}`
+          ? 'Open output at the failing cell'
           : 'Open output',
       callback: () => onOpenOutput(run)
     });

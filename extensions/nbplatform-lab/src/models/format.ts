@@ -267,3 +267,37 @@ export function auditSubject(entry: IAuditEntry): string {
   }
   return entry.resource ?? entry.path;
 }
+
+/**
+ * The one line a replay is summed up in: running, reproduced, or which
+ * metrics came out different (recorded → new).
+ */
+export function replaySummary(replay: {
+  status: string;
+  finished: boolean;
+  reproduced: boolean | null;
+  metrics: {
+    key: string;
+    recorded: number | null;
+    new: number | null;
+    reproduced: boolean;
+  }[];
+  message?: string | null;
+}): string {
+  if (!replay.finished) {
+    return `Replaying… (run ${replay.status})`;
+  }
+  if (replay.status !== 'succeeded') {
+    return `The replay ${replay.status}${replay.message ? `: ${replay.message}` : '.'}`;
+  }
+  if (replay.reproduced) {
+    const n = replay.metrics.length;
+    return `Reproduced: ${n} metric${n === 1 ? '' : 's'} as recorded.`;
+  }
+  const differing = replay.metrics
+    .filter(m => !m.reproduced)
+    .map(m => `${m.key} ${formatMetric(m.recorded)} → ${formatMetric(m.new)}`);
+  return differing.length
+    ? `Not reproduced: ${differing.join(', ')}.`
+    : `Not reproduced${replay.message ? `: ${replay.message}` : '.'}`;
+}

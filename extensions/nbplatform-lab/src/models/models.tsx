@@ -36,6 +36,7 @@ import {
   versionMetrics
 } from './modelsApi';
 import { PromotionList, useCanApprove } from './promotions';
+import { ReplayControl } from './replay';
 
 /**
  * Registered models: search, pages, versions, aliases, lineage and promotions.
@@ -327,6 +328,7 @@ function VersionItem(props: {
   const { model, version, aliases } = props;
   const notebook = tagValue(version.tags, TAG_NOTEBOOK);
   const metrics = versionMetrics(version);
+  const provenance = provenanceOf(version.tags);
   return (
     <li
       className="nbp-Version"
@@ -362,7 +364,10 @@ function VersionItem(props: {
           owner={tagValue(version.tags, TAG_USER)}
         />
       )}
-      <Provenance provenance={provenanceOf(version.tags)} />
+      <Provenance provenance={provenance} />
+      {provenance.jobRun && (
+        <ReplayControl model={model} version={version.version} />
+      )}
       {version.source && (
         <ShortPath
           label="source"

@@ -365,3 +365,71 @@ export function versionMetrics(version: IModelVersion): [string, number][] {
   }
   return Object.entries(metrics);
 }
+
+/** One metric of a replay: recorded by the version's run, logged by the replay. */
+export interface IReplayMetric {
+  key: string;
+  recorded: number | null;
+  new: number | null;
+  abs_diff: number | null;
+  rel_diff: number | null;
+  reproduced: boolean;
+}
+
+/**
+ * A replay of the job run that made a version
+ * (`api/models/<name>/versions/<version>/replays/<run id>`).
+ */
+export interface IReplay {
+  name: string;
+  version: string;
+  run: { id: string; status: string; job_id: string };
+  status: string;
+  finished: boolean;
+  mlflow_run_id: string | null;
+  new_version: string | null;
+  rtol: number;
+  atol: number;
+  /** Null until the run has ended. */
+  reproduced: boolean | null;
+  metrics: IReplayMetric[];
+  new_only: string[];
+  message: string | null;
+}
+
+/** The answer of `POST .../replay`: the new run and where to follow it. */
+export interface IReplayStarted {
+  name: string;
+  version: string;
+  run: { id: string; status: string; job_id: string };
+  status_path: string;
+}
+
+function versionPath(name: string, version: string): string {
+  return `models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
+}
+
+/**
+ * Re-run the job run that made a version (its input snapshot, parameters and
+ * profile); the jobs API decides whether the caller may.
+ */
+export function replayModelVersion(
+  name: string,
+  version: string
+): Promise<IReplayStarted> {
+  return requestAPI<IReplayStarted>(`${versionPath(name, version)}/replay`, {
+    method: 'POST',
+    body: JSON.stringify({})
+  });
+}
+
+/** How a replay is doing and, once it has ended, its comparison. */
+export function getReplay(
+  name: string,
+  version: string,
+  runId: string
+): Promise<IReplay> {
+  return requestAPI<IReplay>(
+    `${versionPath(name, version)}/replays/${encodeURIComponent(runId)}`
+  );
+}

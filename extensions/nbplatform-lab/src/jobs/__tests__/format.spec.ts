@@ -25,6 +25,7 @@ function run(
     ended_at: null,
     duration_seconds: null,
     failed_cell: null,
+    error: null,
     ...extra
   };
 }
@@ -128,7 +129,11 @@ describe('dots', () => {
     const dots = runDots(
       [
         run('c', 'running'),
-        run('b', 'failed', { duration_seconds: 12, failed_cell: 3 }),
+        run('b', 'failed', {
+          duration_seconds: 12,
+          failed_cell: 4,
+          error: 'ValueError: boom (failed in cell 3 of 4)'
+        }),
         run('a', 'succeeded', { duration_seconds: 64 })
       ],
       iso => `<${iso}>`
@@ -142,7 +147,7 @@ describe('dots', () => {
       'Run of <2024-05-01T10:00:01.000Z>: succeeded, 1 min 4 s'
     );
     expect(dots[1].label).toBe(
-      'Run of <2024-05-01T10:00:01.000Z>: failed, 12 s, at cell 3'
+      'Run of <2024-05-01T10:00:01.000Z>: failed, 12 s — ValueError: boom (failed in cell 3 of 4)'
     );
     expect(dots[2].label).toBe('Run of <2024-05-01T10:00:01.000Z>: running');
   });

@@ -6,6 +6,7 @@ import {
   formatMetric,
   initialSelection,
   metricChartData,
+  replaySummary,
   tagRecord
 } from '../format';
 import { auditQuery, NO_AUDIT_FILTERS } from '../modelsApi';
@@ -152,5 +153,59 @@ describe('auditQuery', () => {
     ).toBe(
       '?model=churn&user=ada&action=promotion%3A&result=refused&max_results=10&page_token=tok'
     );
+  });
+});
+
+describe('replaySummary', () => {
+  const metric = (key: string, recorded: number, value: number) => ({
+    key,
+    recorded,
+    new: value,
+    reproduced: recorded === value
+  });
+
+  it('says a replay is still running', () => {
+    expect(
+      replaySummary({
+        status: 'running',
+        finished: false,
+        reproduced: null,
+        metrics: []
+      })
+    ).toBe('Replaying… (run running)');
+  });
+
+  it('says how many metrics were reproduced', () => {
+    expect(
+      replaySummary({
+        status: 'succeeded',
+        finished: true,
+        reproduced: true,
+        metrics: [metric('accuracy', 0.9, 0.9), metric('auc', 0.8, 0.8)]
+      })
+    ).toBe('Reproduced: 2 metrics as recorded.');
+  });
+
+  it('names the metrics that came out different, recorded then new', () => {
+    expect(
+      replaySummary({
+        status: 'succeeded',
+        finished: true,
+        reproduced: false,
+        metrics: [metric('accuracy', 0.9, 0.85), metric('auc', 0.8, 0.8)]
+      })
+    ).toBe('Not reproduced: accuracy 0.9 → 0.85.');
+  });
+
+  it('says when the replay run itself failed', () => {
+    expect(
+      replaySummary({
+        status: 'failed',
+        finished: true,
+        reproduced: false,
+        metrics: [],
+        message: 'ValueError: boom (failed in cell 2 of 3)'
+      })
+    ).toBe('The replay failed: ValueError: boom (failed in cell 2 of 3)');
   });
 });
