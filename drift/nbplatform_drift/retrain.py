@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from nbplatform.errors import NbplatformError
+from nbplatform_hub.service import loopback
 
 from .store import iso
 
@@ -24,26 +25,6 @@ class JobsAPIError(NbplatformError):
     def __init__(self, status: int, message: str, error_code: str | None = None) -> None:
         super().__init__(message, error_code)
         self.http_status = status
-
-
-def service_url(settings: Any, fallback: str) -> str:
-    """The service's own base URL on loopback (ends with ``/``).
-
-    Args:
-        settings: The service's settings (``host``, ``port``, ``prefix``), or ``None``.
-        fallback: ``NBP_PLATFORM_URL``, when the service has no settings (tests).
-    """
-    if settings is None:
-        return fallback if fallback.endswith("/") else fallback + "/"
-    host = settings.host or "127.0.0.1"
-    if host in ("0.0.0.0", "*"):
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "::1"
-    if ":" in host:
-        host = f"[{host}]"
-    prefix = settings.prefix if settings.prefix.endswith("/") else settings.prefix + "/"
-    return f"http://{host}:{settings.port}{prefix}"
 
 
 def runs_url(base: str, job_id: str) -> str:
@@ -63,16 +44,7 @@ def run_parameters(monitor: Mapping[str, Any], check: Mapping[str, Any] | None) 
 
 def refusal(status: int, body: bytes) -> NbplatformError:
     """The error for a jobs API answer that is not 201: 4xx passed on, anything else 502."""
-    import json
-
-    message, code = "", None
-    try:
-        value = json.loads(body or b"{}")
-        if isinstance(value, dict):
-            message = str(value.get("message") or "")
-            code = value.get("error_code") if isinstance(value.get("error_code"), str) else None
-    except ValueError:
-        pass
+    _, message, code = loopback.decode(body)
     if 400 <= status < 500:
         return JobsAPIError(status, f"The jobs API refused the run: {message or status}", code)
     return NbplatformError(f"The jobs API could not run the job (HTTP {status}): {message}"[:2000])

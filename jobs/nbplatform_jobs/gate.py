@@ -86,17 +86,7 @@ def _stop_pending(conn: Connection, job: dict[str, Any]) -> None:
     run_id = job.get("activation_run_id")
     if job.get("activation_state") != "testing" or not run_id:
         return
-    queued = conn.execute(
-        job_runs.update()
-        .where(job_runs.c.id == run_id, job_runs.c.status == "queued")
-        .values(status="cancelled", ended_at=store.utcnow(), cancel_requested=True)
-    ).rowcount
-    if not queued:
-        conn.execute(
-            job_runs.update()
-            .where(job_runs.c.id == run_id, job_runs.c.status == "running")
-            .values(cancel_requested=True)
-        )
+    store.cancel_run(conn, run_id)
 
 
 def _set(conn: Connection, job_id: str, state: str | None, reason: str | None, run_id: Any) -> None:

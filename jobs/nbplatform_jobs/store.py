@@ -336,6 +336,29 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def cancel_run(conn: Connection, run_id: str) -> bool:
+    """Cancel a queued run at once, or ask a running one to stop (its scheduler stops it).
+
+    One statement each: a run a scheduler claims meanwhile is not marked cancelled
+    while it starts; it gets ``cancel_requested`` and is stopped.
+
+    Returns:
+        Whether the run was still queued (and is now cancelled).
+    """
+    queued = conn.execute(
+        job_runs.update()
+        .where(job_runs.c.id == run_id, job_runs.c.status == "queued")
+        .values(status="cancelled", ended_at=utcnow(), cancel_requested=True)
+    ).rowcount
+    if not queued:
+        conn.execute(
+            job_runs.update()
+            .where(job_runs.c.id == run_id, job_runs.c.status == "running")
+            .values(cancel_requested=True)
+        )
+    return bool(queued)
+
+
 def update_run(conn: Connection, run_id: str, **values: Any) -> None:
     """Set columns of a run."""
     conn.execute(job_runs.update().where(job_runs.c.id == run_id).values(**values))

@@ -9,10 +9,11 @@ from typing import Any
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from nbplatform.errors import ConflictError, NbplatformError, NotFoundError, UnauthenticatedError
+from nbplatform_hub.service.loopback import service_url
 
 from .. import store
 from ..models import Acknowledge, Mute, Retrain
-from ..retrain import refusal, run_parameters, runs_url, service_url
+from ..retrain import refusal, run_parameters, runs_url
 from ..status import ALERTING
 from .common import NAME, READ, DriftAPIHandler
 

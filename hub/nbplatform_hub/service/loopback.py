@@ -29,16 +29,20 @@ class PassedOnError(NbplatformError):
         self.http_status = status
 
 
-def service_url(settings: Any) -> str:
+def service_url(settings: Any, fallback: str | None = None) -> str:
     """The service's own base URL on loopback (ends with ``/``).
 
     Args:
-        settings: The service's settings (``host``, ``port``, ``prefix``).
+        settings: The service's settings (``host``, ``port``, ``prefix``), or ``None``.
+        fallback: The URL to use when the service has no settings (``NBP_PLATFORM_URL``
+            of a service built in a test).
 
     Raises:
-        UnavailableError: The service was built without settings (it does not listen).
+        UnavailableError: The service was built without settings and no fallback.
     """
     if settings is None:
+        if fallback:
+            return fallback if fallback.endswith("/") else fallback + "/"
         raise UnavailableError("The platform service has no settings: it cannot call itself.")
     host = settings.host or "127.0.0.1"
     if host in ("0.0.0.0", "*"):

@@ -12,7 +12,7 @@ from .. import store
 from ..definitions import validate
 from ..models import JobUpdate, RunRequest
 from ..runlog import DEFAULT_PAGE, MAX_PAGE, read_page
-from ..schema import FINAL_STATUSES, RUN_STATUSES, job_runs
+from ..schema import FINAL_STATUSES, RUN_STATUSES
 from .common import ID_PATTERN, READ, JobsAPIHandler
 
 __all__ = ["routes"]
@@ -137,19 +137,7 @@ class RunCancelHandler(RunsMixin):
         if run["status"] in FINAL_STATUSES:
             raise ConflictError(f"Run {run_id} has already ended ({run['status']}).")
         with self.context.engine.begin() as conn:
-            # One statement each: a run a scheduler claims meanwhile is not marked
-            # cancelled while it starts; it gets cancel_requested and is stopped.
-            queued = conn.execute(
-                job_runs.update()
-                .where(job_runs.c.id == run_id, job_runs.c.status == "queued")
-                .values(status="cancelled", ended_at=store.utcnow(), cancel_requested=True)
-            ).rowcount
-            if not queued:
-                conn.execute(
-                    job_runs.update()
-                    .where(job_runs.c.id == run_id, job_runs.c.status == "running")
-                    .values(cancel_requested=True)
-                )
+            store.cancel_run(conn, run_id)
         run, _ = self.load(run_id)
         self.write_json(self.run_model(run))
 
