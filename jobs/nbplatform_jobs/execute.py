@@ -112,7 +112,7 @@ def _owner_kernel_manager(spec: dict[str, Any], base: Any = None) -> Any:
     account = spec["run_as"]
     user = SystemUser(account["name"], int(account["uid"]), int(account["gid"]))
     folder = Path(spec["kernels_dir"])
-    workspace = Path(spec["cwd"])
+    workspace = Path(spec.get("home") or spec["cwd"])  # the owner's HOME
 
     class OwnerKernelManager(_encrypted_kernel_manager(base)):  # type: ignore[misc]
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:

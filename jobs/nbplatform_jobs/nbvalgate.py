@@ -11,7 +11,7 @@ and cells marked ``NBVAL_CHECK_OUTPUT`` must reproduce their saved outputs.
 pytest stops at the first failing cell.
 
 The kernel is the job's profile's, started as a run's is: as the owner's
-system user when users are isolated, in the owner's workspace, its channels
+system user when users are isolated, in the notebook's folder, its channels
 encrypted when the kernelspec allows. Nothing of the platform's test setup is
 read (no ini file, no ``conftest.py``, no other installed pytest plugin). The
 run folder gets what a papermill run writes: ``output.ipynb`` (the outputs of the
@@ -40,11 +40,11 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def kernel_manager_class(spec: dict[str, Any]) -> Any:
-    """The kernel manager nbval uses for this run: the owner's kernel, in the workspace.
+    """The kernel manager nbval uses for this run: the owner's kernel, where a run's starts.
 
-    nbval starts its kernel in the notebook's folder (here the run folder); the
-    kernel of a run starts in the owner's workspace, so relative paths mean what
-    they mean in the job's runs.
+    nbval would start its kernel where the notebook it runs lies (the run folder);
+    this one starts where a run's kernel does, in the job's notebook's folder in
+    the workspace, so relative paths mean what they mean in the job's runs.
     """
     from jupyter_client.manager import KernelManager
 

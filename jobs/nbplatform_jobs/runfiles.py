@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from nbplatform.config import mlflow_environment
@@ -63,6 +63,20 @@ def _previous_lineage(previous: Path, job: dict[str, Any]) -> dict[str, Any]:
         return {"notebook": job["notebook"], "git_commit": None, "git_dirty": None}
 
 
+def notebook_folder(workspace: Path, notebook: str) -> Path:
+    """The folder of ``notebook`` in ``workspace``, where its kernel starts.
+
+    The workspace itself when that folder is gone (a re-run of a notebook since
+    moved) or leads out of the workspace.
+    """
+    folder = workspace / PurePosixPath(notebook).parent
+    try:
+        inside = folder.resolve().is_relative_to(workspace.resolve())
+    except OSError:
+        inside = False
+    return folder if inside and folder.is_dir() else workspace
+
+
 def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -> Path:
     """Fill the run folder: ``input.ipynb``, ``parameters.json``, ``run.json``.
 
@@ -105,7 +119,9 @@ def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -
     _atomic_write(run_dir / "parameters.json", json.dumps(parameters))
     spec = {
         "kernel": kernel_for_profile(job["profile"]),
-        "cwd": str(workspace),
+        # As in JupyterLab: relative paths start from the notebook's folder.
+        "cwd": str(notebook_folder(workspace, job["notebook"])),
+        "home": str(workspace),
         "notebook": job["notebook"],
         "job_id": job["id"],
         "run_id": run["id"],

@@ -85,3 +85,22 @@ def test_run_folders_are_closed_whatever_the_umask(home, engine):
         os.umask(previous)
     for folder in (home / "jobs", run_dir.parent, run_dir):
         assert folder.stat().st_mode & 0o777 == 0o700, folder
+
+
+def test_a_run_starts_in_its_notebooks_folder(home, engine):
+    workspace = home / "users" / "alice"
+    write_notebook(workspace / "flows" / "daily" / "n.ipynb")
+    write_notebook(workspace / "top.ipynb")
+    (workspace / "away").symlink_to(home)  # a folder out of the workspace
+    settings = settings_for(home)
+    for notebook, cwd in [
+        ("flows/daily/n.ipynb", workspace / "flows" / "daily"),
+        ("top.ipynb", workspace),
+    ]:
+        job = add_job(engine, name=notebook.replace("/", "-"), owner="alice", notebook=notebook)
+        spec = json.loads(
+            (runfiles.snapshot(settings, job, add_run(engine, job)) / "run.json").read_text()
+        )
+        assert (spec["cwd"], spec["home"]) == (str(cwd), str(workspace))
+    assert runfiles.notebook_folder(workspace, "gone/n.ipynb") == workspace
+    assert runfiles.notebook_folder(workspace, "away/n.ipynb") == workspace
