@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from nbplatform.errors import NbplatformError
-from nbplatform_hub.service import loopback
+from nbplatform_hub import host
 
 from .store import iso
 
@@ -44,7 +44,7 @@ def run_parameters(monitor: Mapping[str, Any], check: Mapping[str, Any] | None) 
 
 def refusal(status: int, body: bytes) -> NbplatformError:
     """The error for a jobs API answer that is not 201: 4xx passed on, anything else 502."""
-    _, message, code = loopback.decode(body)
+    _, message, code = host.decode_answer(body)
     if 400 <= status < 500:
         return JobsAPIError(status, f"The jobs API refused the run: {message or status}", code)
     return NbplatformError(f"The jobs API could not run the job (HTTP {status}): {message}"[:2000])

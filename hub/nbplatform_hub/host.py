@@ -12,7 +12,9 @@ capabilities; everything else in :mod:`nbplatform_hub` is the host's own.
   one strict JSON body reader ``read_json``/``read_body``, errors mapped to HTTP
   status in one place), :class:`AuditedAPIHandler` (writes are audited, allowed
   or refused), :func:`page_size` and :func:`page_token` (paging arguments),
-  :func:`socket_client` (tornado's HTTP client to a server on a Unix socket).
+  :func:`socket_client` (tornado's HTTP client to a server on a Unix socket),
+  :func:`service_url` and :func:`decode_answer` (a capability asking another one's
+  REST API over loopback, with the caller's token).
 - **Notices**: :func:`deliver` (a signed webhook POST to a destination checked
   against internal networks, :class:`Allow` being ``NBP_WEBHOOK_ALLOW``),
   :func:`check_destination`, :func:`send_email` through :class:`Smtp` (``NBP_SMTP_*``).
@@ -63,6 +65,8 @@ if TYPE_CHECKING:
     from .service.audit import record as record_audit
     from .service.audited import AuditedAPIHandler
     from .service.base import JSONAPIHandler, parse_json, parse_json_object
+    from .service.loopback import decode as decode_answer
+    from .service.loopback import service_url
     from .service.mlflow_transport import client as socket_client
     from .service.notices import Allow, Smtp, check_destination, deliver, send_email
 
@@ -74,6 +78,8 @@ _LAZY = {
     "register_token_origin": ("service.audit", "register_token_origin"),
     "token_origin": ("service.audit", "token_origin"),
     "socket_client": ("service.mlflow_transport", "client"),
+    "service_url": ("service.loopback", "service_url"),
+    "decode_answer": ("service.loopback", "decode"),
     "record_audit": ("service.audit", "record"),
     "AuditedAPIHandler": ("service.audited", "AuditedAPIHandler"),
     "JSONAPIHandler": ("service.base", "JSONAPIHandler"),
@@ -124,6 +130,7 @@ __all__ = [
     "connect",
     "current_revision",
     "database_url",
+    "decode_answer",
     "deliver",
     "discover_gpus",
     "GpuAllocator",
@@ -138,6 +145,7 @@ __all__ = [
     "parse_json_object",
     "prepare_workspace",
     "read_as",
+    "service_url",
     "record_audit",
     "run_migrations",
     "send_email",

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 from nbplatform.errors import NbplatformError
 from nbplatform_drift.retrain import refusal, run_parameters, runs_url
+from nbplatform_hub.host import service_url
 from nbplatform_hub.service.errors import status_for
-from nbplatform_hub.service.loopback import service_url
 
 
 def test_the_service_is_asked_on_its_own_loopback_address():

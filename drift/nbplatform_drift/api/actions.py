@@ -9,7 +9,7 @@ from typing import Any
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from nbplatform.errors import ConflictError, NbplatformError, NotFoundError, UnauthenticatedError
-from nbplatform_hub.service.loopback import service_url
+from nbplatform_hub.host import service_url
 
 from .. import store
 from ..models import Acknowledge, Mute, Retrain
