@@ -16,7 +16,7 @@ rng = np.random.RandomState(seed)
 X = rng.rand(200, 4)
 y = (X[:, 0] + 0.5 * X[:, 1] + 0.2 * rng.rand(200) > 0.9).astype(int)
 clf = LogisticRegression(random_state=seed).fit(X[:150], y[:150])
-mlflow.set_experiment("rep-job")
+mlflow.set_experiment(f"rep-job-{model_name}")  # one per model: experiments have owners
 with mlflow.start_run(run_name="fit"):
     mlflow.log_params({"seed": seed, "C": clf.C})
     mlflow.log_metric("accuracy", accuracy_score(y[150:], clf.predict(X[150:])))

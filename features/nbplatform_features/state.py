@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +16,25 @@ from .settings import PROJECT, FeaturesSettings
 
 @dataclass(frozen=True)
 class Served:
-    """What the online store serves: ``view:feature`` references and service names."""
+    """What the online store serves: ``view:feature`` references and service names.
+
+    ``keys`` are the join keys each view needs in a lookup, ``service_keys`` those of
+    each feature service (its views', renamed by their ``join_key_map``).
+    """
 
     features: frozenset[str]
     services: frozenset[str]
     read_at: float
+    keys: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    service_keys: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+def _service_keys(service: Any, keys: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    needed: set[str] = set()
+    for projection in service.feature_view_projections:
+        renamed = projection.join_key_map or {}
+        needed |= {renamed.get(key, key) for key in keys.get(projection.name, ())}
+    return frozenset(needed)
 
 
 @dataclass
@@ -62,10 +77,13 @@ class FeaturesState:
                 registry = self.repo.store.registry
                 views = registry.list_feature_views(PROJECT)
                 services = registry.list_feature_services(PROJECT)
+                keys = {v.name: frozenset(v.join_keys) for v in views}
                 served = self._served = Served(
                     features=frozenset(f"{v.name}:{f.name}" for v in views for f in v.features),
                     services=frozenset(s.name for s in services),
                     read_at=time.monotonic(),
+                    keys=keys,
+                    service_keys={s.name: _service_keys(s, keys) for s in services},
                 )
         return served
 

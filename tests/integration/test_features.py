@@ -254,6 +254,14 @@ def test_the_gateway_refuses_what_the_feature_server_would_not_serve(platform, p
         {"entities": {"driver_id": [1]}, "features": ["driver_stats:trips"], "x": 1},
     )
     assert extra.status_code == 400, extra.text
+    # A join key missing: the feature server would fail (500); the gateway says which.
+    for body in (
+        {"entities": {"trips": [1]}, "features": ["driver_stats:trips"]},
+        {"entities": {"other": [1]}, "feature_service": "driver_model"},
+    ):
+        missing = _lookup(platform, viewer, body)
+        assert missing.status_code == 400, missing.text
+        assert "missing the join key driver_id" in missing.json()["message"], missing.text
     for path in ("features/server/push", "features/server/materialize"):
         assert platform.service("POST", path, viewer, json={}).status_code == 404
 

@@ -67,12 +67,22 @@ class OnlineFeaturesHandler(JSONAPIHandler):
                 raise NotFoundError(
                     f"feature_service: no feature service {body.feature_service!r}."
                 )
-            return
-        for ref in body.features:
-            if not FEATURE_REF.match(ref):
-                raise InvalidParameterError(f"features: {ref[:200]!r} is not 'view:feature'.")
-            if ref not in served.features:
-                raise NotFoundError(f"features: no feature {ref!r} in the registry.")
+            needed = served.service_keys.get(body.feature_service, frozenset())
+        else:
+            for ref in body.features:
+                if not FEATURE_REF.match(ref):
+                    raise InvalidParameterError(f"features: {ref[:200]!r} is not 'view:feature'.")
+                if ref not in served.features:
+                    raise NotFoundError(f"features: no feature {ref!r} in the registry.")
+            views = {ref.split(":", 1)[0] for ref in body.features}
+            needed = frozenset().union(*(served.keys.get(view, frozenset()) for view in views))
+        # Feast's server answers a missing join key with a 500; the caller's mistake is a 400.
+        missing = sorted(needed - body.entities.keys())
+        if missing:
+            raise InvalidParameterError(
+                f"entities: missing the join key{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} (these features need {', '.join(sorted(needed))})."
+            )
 
     async def blocking_served(self, state: FeaturesState) -> Served:
         """Re-read what is served, off the event loop (Feast reads the registry file)."""
