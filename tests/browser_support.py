@@ -147,3 +147,37 @@ def contrast_ratio(locator: Any) -> float:
 
     light, dark = sorted((luminance(text), luminance(background)), reverse=True)
     return (light + 0.05) / (dark + 0.05)
+
+
+def notebook(cells: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """A notebook of code cells ``(source, tags)`` on the platform's CPU kernel."""
+    """An nbformat 4 notebook of code cells ``(source, tags)``."""
+    return {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {"tags": tags} if tags else {},
+                "outputs": [],
+                "source": source,
+            }
+            for source, tags in cells
+        ],
+        "metadata": {
+            "kernelspec": {
+                "name": "nbplatform-cpu",
+                "display_name": "Python 3 (nbplatform, CPU)",
+                "language": "python",
+            }
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def put_notebook(platform: Any, user: str, token: str, path: str, nb: dict[str, Any]) -> None:
+    """Save ``nb`` at ``path`` in ``user``'s workspace through their server."""
+    r = platform.server(
+        user, "PUT", f"api/contents/{path}", token, json={"type": "notebook", "content": nb}
+    )
+    assert r.status_code in (200, 201), r.text

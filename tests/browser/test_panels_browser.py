@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
 
 import pytest
 
-from browser_support import lab_session, new_user, open_lab, requires_chromium, screenshot, unique
+from browser_support import (
+    lab_session,
+    new_user,
+    notebook,
+    open_lab,
+    put_notebook,
+    requires_chromium,
+    screenshot,
+    unique,
+)
 from platform_harness import last_json_line
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -26,38 +34,6 @@ pytestmark = [
     pytest.mark.timeout(420),
     requires_chromium,
 ]
-
-
-def notebook(cells: list[tuple[str, list[str]]]) -> dict[str, Any]:
-    """An nbformat 4 notebook of code cells ``(source, tags)``."""
-    return {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "metadata": {"tags": tags} if tags else {},
-                "outputs": [],
-                "source": source,
-            }
-            for source, tags in cells
-        ],
-        "metadata": {
-            "kernelspec": {
-                "name": "nbplatform-cpu",
-                "display_name": "Python 3 (nbplatform, CPU)",
-                "language": "python",
-            }
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-
-
-def put_notebook(platform: Any, user: str, token: str, path: str, nb: dict[str, Any]) -> None:
-    r = platform.server(
-        user, "PUT", f"api/contents/{path}", token, json={"type": "notebook", "content": nb}
-    )
-    assert r.status_code in (200, 201), r.text
 
 
 def test_models_panel_shows_a_registered_model_and_an_admin_approves_it(platform, page):
