@@ -111,7 +111,14 @@ def wait_run(platform, token: str, run_id: str, what: str, timeout: float = 540)
         time.sleep(0.5)
     if run["status"] != "succeeded":
         log = platform.service("GET", f"api/runs/{run_id}/log", token).text
-        pytest.fail(f"{what}: {run['status']}: {run.get('error')}\n{log[-4000:]}")
+        busy = ""
+        if run["status"] not in FINAL:  # what the machine is busy with (CPU time, state)
+            ps = ["ps", "-eo", "pid,stat,etime,time,args", "--sort=-time"]
+            busy = subprocess.run(ps, capture_output=True, text=True).stdout[:3000]
+        pytest.fail(
+            f"{what}: {run['status']}: {run.get('error')}, progress {run.get('progress')}\n"
+            f"{log[-4000:]}\n{busy}"
+        )
     return run
 
 
