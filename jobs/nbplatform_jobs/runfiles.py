@@ -18,7 +18,7 @@ from .definitions import kernel_for_profile, profile_gpus
 from .parameters import coerce_parameters, notebook_parameters
 from .settings import JobsSettings
 from .tokens import mint_token
-from .workspace import resolve_notebook, workspace_dir
+from .workspace import is_platform_notebook, resolve_notebook, workspace_dir
 
 #: The only variables of the scheduler's own environment a run gets (by name or
 #: prefix): the scheduler's holds its service token and database URL.
@@ -45,12 +45,15 @@ def _atomic_write_bytes(target: Path, data: bytes) -> None:
 def lineage_of(job: dict[str, Any], notebook: Path, user: SystemUser | None) -> dict[str, Any]:
     """What a first attempt executes: the notebook's path and its repository's state.
 
-    Git runs with the owner's rights when users are isolated.
+    Git runs with the owner's rights when users are isolated; a notebook the
+    platform ships (``nbplatform:<name>``) has no repository of the owner's.
 
     Returns:
         ``{"notebook", "git_commit", "git_dirty"}`` (the last two ``None``
         outside a git repository).
     """
+    if is_platform_notebook(job["notebook"]):
+        return {"notebook": job["notebook"], "git_commit": None, "git_dirty": None}
     commit, dirty = git_state(notebook, user)
     return {"notebook": job["notebook"], "git_commit": commit, "git_dirty": dirty}
 
@@ -67,8 +70,10 @@ def notebook_folder(workspace: Path, notebook: str) -> Path:
     """The folder of ``notebook`` in ``workspace``, where its kernel starts.
 
     The workspace itself when that folder is gone (a re-run of a notebook since
-    moved) or leads out of the workspace.
+    moved) or leads out of the workspace, and for a notebook the platform ships.
     """
+    if is_platform_notebook(notebook):
+        return workspace
     folder = workspace / PurePosixPath(notebook).parent
     try:
         inside = folder.resolve().is_relative_to(workspace.resolve())
@@ -101,7 +106,8 @@ def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -
     else:
         notebook = resolve_notebook(settings.home, job["owner"], job["notebook"])
         lineage = lineage_of(job, notebook, user)
-        if user is None:
+        # A notebook the platform ships is readable by everyone: copied as it is.
+        if user is None or is_platform_notebook(job["notebook"]):
             _atomic_copy(notebook, run_dir / "input.ipynb")
         else:  # read with the owner's rights: a link swapped in leads nowhere else
             try:
@@ -117,6 +123,8 @@ def snapshot(settings: JobsSettings, job: dict[str, Any], run: dict[str, Any]) -
         declared = {}
     parameters = coerce_parameters(declared, run["parameters"])
     _atomic_write(run_dir / "parameters.json", json.dumps(parameters))
+    if user is None and not workspace.is_dir():  # a platform notebook's owner may have none yet
+        workspace.mkdir(mode=0o700, parents=True, exist_ok=True)
     spec = {
         "kernel": kernel_for_profile(job["profile"]),
         # As in JupyterLab: relative paths start from the notebook's folder.

@@ -104,3 +104,38 @@ def test_a_run_starts_in_its_notebooks_folder(home, engine):
         assert (spec["cwd"], spec["home"]) == (str(cwd), str(workspace))
     assert runfiles.notebook_folder(workspace, "gone/n.ipynb") == workspace
     assert runfiles.notebook_folder(workspace, "away/n.ipynb") == workspace
+
+
+def test_a_platform_notebook_is_snapshotted_from_the_package_and_runs_in_the_workspace(
+    home, engine
+):
+    from nbplatform.notebook_templates import template
+
+    workspace = home / "users" / "alice"
+    subprocess.run([*GIT, "init", "-q", str(workspace)], check=True)  # not the notebook's repo
+    settings = settings_for(home)
+    for owner in ("alice", "newcomer"):  # newcomer has no workspace yet
+        job = add_job(
+            engine,
+            name=f"review-{owner}",
+            owner=owner,
+            notebook="nbplatform:review_promotion.ipynb",
+        )
+        run = add_run(engine, job, parameters={"model_name": "churn", "version": "2"})
+        run_dir = runfiles.snapshot(settings, job, run)
+        source = template("review_promotion.ipynb")
+        assert (run_dir / "input.ipynb").read_bytes() == source.read_bytes()
+        assert runfiles.run_lineage(run_dir) == {
+            "notebook": "nbplatform:review_promotion.ipynb",
+            "git_commit": None,
+            "git_dirty": None,
+        }
+        spec = json.loads((run_dir / "run.json").read_text())
+        owner_workspace = home / "users" / owner
+        assert (spec["cwd"], spec["home"]) == (str(owner_workspace), str(owner_workspace))
+        assert owner_workspace.is_dir()
+        parameters = json.loads((run_dir / "parameters.json").read_text())
+        assert parameters == {"model_name": "churn", "version": "2"}
+        env = runfiles.run_env(job, run, "tok", "http://p/", runfiles.run_lineage(run_dir))
+        assert env["NBP_NOTEBOOK"] == "nbplatform:review_promotion.ipynb"
+        assert "NBP_GIT_COMMIT" not in env

@@ -43,3 +43,33 @@ def test_missing_and_non_notebook(home):
         resolve_notebook(home, "alice", "nope.ipynb")
     with pytest.raises(InvalidParameterError, match="not a .ipynb"):
         resolve_notebook(home, "alice", "t.py")
+
+
+def test_a_notebook_the_platform_ships_resolves_to_the_packaged_file(home):
+    from nbplatform.notebook_templates import template
+
+    path = resolve_notebook(home, "alice", "nbplatform:review_promotion.ipynb")
+    assert path == template("review_promotion.ipynb") and path.is_file()
+    assert resolve_notebook(home, "nobody", "nbplatform:drift_check.ipynb").is_file()
+
+
+@pytest.mark.parametrize(
+    "notebook",
+    [
+        "nbplatform:../templates/drift_check.ipynb",
+        "nbplatform:templates/drift_check.ipynb",
+        "nbplatform:/etc/x.ipynb",
+        "nbplatform:..ipynb",
+        "nbplatform:",
+        "nbplatform:drift_check.py",
+        "nbplatform:~x.ipynb",
+    ],
+)
+def test_a_platform_notebook_is_a_plain_name(home, notebook):
+    with pytest.raises(InvalidParameterError, match="a plain file name, no folders"):
+        resolve_notebook(home, "alice", notebook)
+
+
+def test_an_unknown_platform_notebook_is_not_found(home):
+    with pytest.raises(NotFoundError, match="ships no notebook 'nope.ipynb'"):
+        resolve_notebook(home, "alice", "nbplatform:nope.ipynb")

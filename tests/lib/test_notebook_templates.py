@@ -9,7 +9,7 @@ from nbplatform.notebook_templates import place_notebook, template, workspace
 
 
 def test_templates_are_packaged():
-    for name in ("drift_check.ipynb", "materialize_features.ipynb"):
+    for name in ("drift_check.ipynb", "materialize_features.ipynb", "review_promotion.ipynb"):
         assert template(name).is_file()
 
 

@@ -11,6 +11,10 @@ approvals, concurrent or not, the first wins and the second gets 409.
 Four eyes: unless ``NBP_PROMOTION_SELF_APPROVAL=1``, nobody (platform-admins
 included) approves a request they made; :func:`decision_rights` tells a caller
 what they may do with a request and who else may.
+
+Each request names the review the platform started for it (a notebook run as a
+job of the requester's, :mod:`.promotion_review`): ``review`` is
+``{"job_id", "run_id", "error"}``, or ``None`` for a request made before reviews.
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ promotions = Table(
     Column("decided_by", String(255)),
     Column("decided_at", DateTime(timezone=True)),
     Column("comment", Text),
+    Column("review_job_id", String(64)),
+    Column("review_run_id", String(64)),
+    Column("review_error", Text),
 )
 
 alias_locks = Table(
@@ -84,7 +91,27 @@ def _as_json(row: Any) -> dict[str, Any]:
         if data[key] is not None:
             value = data[key]
             data[key] = (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    review = {key: data.pop(f"review_{key}", None) for key in ("job_id", "run_id", "error")}
+    data["review"] = review if any(v is not None for v in review.values()) else None
     return data
+
+
+def set_review(
+    engine: Engine,
+    promotion_id: int,
+    *,
+    job_id: str | None,
+    run_id: str | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """Record the review started for a request (or why none was); return the request."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(promotions)
+            .where(promotions.c.id == promotion_id)
+            .values(review_job_id=job_id, review_run_id=run_id, review_error=error)
+        )
+    return get(engine, promotion_id)
 
 
 def get(engine: Engine, promotion_id: int) -> dict[str, Any]:

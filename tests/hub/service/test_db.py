@@ -12,7 +12,7 @@ def test_migrations_create_and_are_idempotent(tmp_path):
     assert current_revision(engine) is None
     upgrade(engine)
     upgrade(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     with engine.connect() as conn:
         rows = dict(conn.execute(text("select key, value from platform_info")).all())
     assert rows["installed_version"] == "0.1.0"

@@ -50,6 +50,8 @@ export interface IRun {
   backend: string | null;
   error: string | null;
   failed_cell: number | null;
+  /** The notebook the run executed (known once it started), e.g. `nbplatform:<name>`. */
+  notebook?: string | null;
   /** Cell i of n; a failed run stays at its failing cell, with `failed` true. */
   progress: { cell: number; total: number; failed: boolean } | null;
   cancel_requested: boolean;
@@ -264,6 +266,11 @@ export function deleteJob(jobId: string): Promise<void> {
   return requestAPI<void>(`jobs/${encodeURIComponent(jobId)}`, {
     method: 'DELETE'
   });
+}
+
+/** One run, with its live progress. */
+export function getRun(runId: string): Promise<IRun> {
+  return requestAPI<IRun>(`runs/${encodeURIComponent(runId)}`);
 }
 
 export function runLog(runId: string): Promise<IRunLog> {

@@ -118,6 +118,22 @@ export interface IPromotion {
   comment?: string | null;
   /** What the signed-in user may do with the request, and who decides it. */
   rights?: IPromotionRights;
+  /** The review the platform started for the request (null: made before reviews). */
+  review?: IPromotionReview | null;
+}
+
+/** The notebook a promotion's review runs (packaged with the platform). */
+export const REVIEW_NOTEBOOK = 'nbplatform:review_promotion.ipynb';
+
+/**
+ * The review of a promotion request: a run of the requester's job
+ * `promotion-review`, or why none was started.
+ */
+export interface IPromotionReview {
+  job_id: string | null;
+  run_id: string | null;
+  /** Why the review was not started (null when it was). */
+  error: string | null;
 }
 
 /**

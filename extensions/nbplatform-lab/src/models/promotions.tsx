@@ -9,8 +9,19 @@ import {
   StatusBadge,
   usePlatform
 } from '../common/common';
+import { FINAL_STATUSES, getRun, IRun } from '../jobs/jobsApi';
+import { openRunOutput } from '../jobs/runOutput';
 import { ellipsize } from './format';
-import { CAN_APPROVE, decidePromotion, IPromotion } from './modelsApi';
+import {
+  CAN_APPROVE,
+  decidePromotion,
+  IPromotion,
+  IPromotionReview
+} from './modelsApi';
+import { reviewLine } from './review';
+
+/** How often a review that has not ended is asked about. */
+const REVIEW_POLL_MS = 5000;
 
 /**
  * Whether the signed-in user may approve promotions (as `api/me` says).
@@ -133,6 +144,11 @@ function PromotionItem(props: {
           {promotion.note}
         </div>
       )}
+      <ReviewLine
+        review={promotion.review}
+        mayOpen={own || canApprove}
+        label={`${promotion.model} v${promotion.version}`}
+      />
       {canApprove && pending && (
         <div className="nbp-Actions">
           {VERDICTS.map(({ verdict, label, kind }) => {
@@ -162,5 +178,97 @@ function PromotionItem(props: {
         </div>
       )}
     </li>
+  );
+}
+
+/**
+ * The "Review" line of a request: its review run's status and "Open review"
+ * (its output notebook, for the requester and approvers), or why no review
+ * was started.
+ */
+function ReviewLine(props: {
+  review: IPromotionReview | null | undefined;
+  mayOpen: boolean;
+  label: string;
+}): JSX.Element | null {
+  const { review, mayOpen, label } = props;
+  const { app } = usePlatform();
+  const runId = review?.run_id ?? null;
+  const [run, setRun] = React.useState<IRun | null>(null);
+  const [error, setError] = React.useState<string | null>(null);
+  const [opening, setOpening] = React.useState(false);
+
+  React.useEffect(() => {
+    if (runId === null) {
+      return;
+    }
+    let stopped = false;
+    let timer: number | undefined;
+    const poll = async (): Promise<void> => {
+      try {
+        const answer = await getRun(runId);
+        if (stopped) {
+          return;
+        }
+        setRun(answer);
+        setError(null);
+        if (!FINAL_STATUSES.has(answer.status)) {
+          timer = window.setTimeout(() => void poll(), REVIEW_POLL_MS);
+        }
+      } catch (e) {
+        if (!stopped) {
+          setError(errorMessage(e));
+        }
+      }
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      window.clearTimeout(timer);
+    };
+  }, [runId]);
+
+  const line = reviewLine(review, run, error);
+  if (line === null) {
+    return null;
+  }
+  const open = async (): Promise<void> => {
+    if (run === null) {
+      return;
+    }
+    setOpening(true);
+    try {
+      await openRunOutput(app, run.job_name ?? 'promotion-review', run);
+    } catch (e) {
+      Notification.error(`The review of ${label}: ${errorMessage(e)}`, {
+        autoClose: false
+      });
+    } finally {
+      setOpening(false);
+    }
+  };
+  return (
+    <div
+      className={`nbp-Review nbp-Review-${line.kind}`}
+      data-testid="nbp-promotion-review"
+      data-review-kind={line.kind}
+      data-run-id={runId ?? undefined}
+    >
+      <span
+        className={line.kind === 'error' ? 'nbp-Error' : 'nbp-Muted'}
+        data-testid="nbp-promotion-review-text"
+      >
+        {line.text}
+      </span>
+      {line.openable && mayOpen && (
+        <SmallButton
+          label="Open review"
+          testId="nbp-open-review"
+          title="Open the review's output notebook (a read-only copy in job-runs/)"
+          disabled={opening}
+          onClick={() => void open()}
+        />
+      )}
+    </div>
   );
 }

@@ -1,4 +1,9 @@
-"""``api/promotions``: request, list, approve and reject promotions of model versions."""
+"""``api/promotions``: request, list, approve and reject promotions of model versions.
+
+A request starts its review (:mod:`..promotion_review`): the platform's review
+notebook, run as a job of the requester's, with their own token; the request
+names it (``review``), or says why it did not start (``review.error``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nbplatform.errors import NotFoundError
 
-from .. import promotions
+from .. import promotion_review, promotions
 from ..audited import AuditedAPIHandler
 from ..mlflow_rules import APPROVE, READ, WRITE
 from ..paging import page_size
@@ -83,7 +88,10 @@ class PromotionsHandler(PromotionAPIHandler):
         self.write_json(found)
 
     async def post(self) -> None:
-        """Ask for ``model`` version ``version`` to get ``alias`` (``champion``)."""
+        """Ask for ``model`` version ``version`` to get ``alias`` (``champion``); start its review.
+
+        The request is made whether or not its review starts (``review.error`` says why not).
+        """
         self.audit_action = "promotion:request"
         self.require_scope(WRITE)
         body = self.json_body(PromotionRequest)
@@ -97,6 +105,15 @@ class PromotionsHandler(PromotionAPIHandler):
             alias=body.alias,
             note=body.note,
             user=self.user["name"],
+        )
+        review = await promotion_review.start(self, created)
+        self.audit_detail = review.detail()
+        created = promotions.set_review(
+            self.context.engine,
+            created["id"],
+            job_id=review.job_id,
+            run_id=review.run_id,
+            error=review.error,
         )
         self.write_json(self.with_rights(created), status=201)
 
