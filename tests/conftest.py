@@ -66,8 +66,10 @@ def platforms(
 
     Each has the shipped profiles and two pretend GPUs (NBP_GPUS=0,1). Webhooks
     may go to 127.0.0.1 (the tests' receivers), as an admin allows with
-    ``NBP_WEBHOOK_ALLOW``; every other internal address is refused. All are
-    stopped at the end of the session.
+    ``NBP_WEBHOOK_ALLOW``; every other internal address is refused. Promotion
+    requests start no review notebook (``NBP_PROMOTION_REVIEW=0``): the suite
+    makes many, and the review has its own platform (:func:`review_platform`).
+    All are stopped at the end of the session.
     """
     started: dict[str, Platform] = {}
 
@@ -78,6 +80,7 @@ def platforms(
                 home,
                 NBP_GPUS="0,1",
                 NBP_WEBHOOK_ALLOW="127.0.0.1",
+                NBP_PROMOTION_REVIEW="0",
                 **servers.platform_env(backend),
             )
             started[backend] = Platform(env).start()
@@ -98,6 +101,23 @@ def platform(request: pytest.FixtureRequest, platforms: Callable[[str], Platform
     (see :func:`pytest_generate_tests`).
     """
     return platforms(getattr(request, "param", "embedded"))
+
+
+@pytest.fixture(scope="session")
+def review_platform(homes: Callable[[str], Path]) -> Iterator[Platform]:
+    """A platform as shipped: it seeds the demo, and promotion requests run their review.
+
+    Embedded backend, the shipped profiles; started when first asked for and
+    stopped at the end of the session. Its demo seeding (the whole story as jobs,
+    :mod:`nbplatform_hub.demo`) runs in the background from the start; see
+    ``tests/integration/test_story_notebooks.py``.
+    """
+    env = platform_env(homes("nbp-review"), NBP_WEBHOOK_ALLOW="127.0.0.1", NBP_DEMO="1")
+    running = Platform(env).start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture

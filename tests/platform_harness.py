@@ -52,6 +52,8 @@ def platform_env(home: Path, **overrides: str) -> dict[str, str]:
             "NBP_ADMIN_PASSWORD": "admin-" + secrets.token_hex(8),
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "PYTHONUNBUFFERED": "1",
+            # No seeded demo (it runs the whole story) unless a test asks for it.
+            "NBP_DEMO": "0",
         }
     )
     env.update(overrides)

@@ -16,7 +16,7 @@ from typing import Any
 from .profiles import default_profiles_path, load_profiles
 from .roles import CUSTOM_SCOPES, ROLE_NAMES, platform_roles, server_role
 from .service.mlflow_transport import SOCKET_HOST
-from .settings import Settings, ensure_admin_password
+from .settings import REPO_ROOT, Settings, ensure_admin_password
 
 PLATFORM_SERVICE = "platform"
 CULLER_SERVICE = "idle-culler"
@@ -85,6 +85,19 @@ def update_roles(c: Any, settings: Settings) -> None:
     groups: dict[str, dict[str, Any]] = {name: {"users": []} for name in ROLE_NAMES}
     if settings.authenticator == "native":
         groups["platform-admin"] = {"users": list(settings.admin_users)}
+    demo_roles: list[dict[str, Any]] = []
+    if demo_seeding(settings):  # the demo's user, and its seeding acting as the first admin
+        from . import demo
+
+        groups["data-scientist"] = {"users": [demo.DEMO_USER]}
+        demo_roles.append(
+            {
+                "name": "demo-seeding",
+                "description": "Seeds the demo once, as the first admin.",
+                "scopes": [f"tokens!user={settings.admin_users[0]}"],
+                "services": [demo.SERVICE],
+            }
+        )
     c.JupyterHub.load_groups = groups
     c.JupyterHub.load_roles = [
         *platform_roles(PLATFORM_SERVICE),
@@ -113,6 +126,7 @@ def update_roles(c: Any, settings: Settings) -> None:
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
             "services": [CULLER_SERVICE],
         },
+        *demo_roles,
     ]
 
 
@@ -146,6 +160,7 @@ def update_services(c: Any, settings: Settings) -> None:
         "NBP_MLFLOW_SOCKET": str(settings.mlflow_socket),
         "NBP_PROTECTED_ALIASES": ",".join(settings.protected_aliases),
         "NBP_PROMOTION_SELF_APPROVAL": "1" if settings.promotion_self_approval else "0",
+        "NBP_PROMOTION_REVIEW": "1" if settings.promotion_review else "0",
     }
     c.JupyterHub.services = [
         {
@@ -169,6 +184,7 @@ def update_services(c: Any, settings: Settings) -> None:
         },
         mlflow_service(settings),
         scheduler_service(settings),
+        *demo_services(settings),
         # Capabilities' own processes (the features capability's Feast feature server).
         *hub_services(settings.python, common),
     ]
@@ -221,6 +237,40 @@ def mlflow_service(settings: Settings) -> dict[str, Any]:
             },
         },
     }
+
+
+def demo_seeding(settings: Settings) -> bool:
+    """Whether this start seeds the demo (see :mod:`nbplatform_hub.demo`)."""
+    from . import demo
+
+    return settings.authenticator == "native" and demo.wanted(settings.home, settings.demo)
+
+
+def demo_services(settings: Settings) -> list[dict[str, Any]]:
+    """The demo's seeding service, on a fresh home unless ``NBP_DEMO=0``.
+
+    It acts as the first admin (``tokens!user=<admin>``, granted in
+    :func:`update_roles`) and finds the story in ``NBP_DEMO_NOTEBOOKS``
+    (default: the repository's ``notebooks/``).
+    """
+    if not demo_seeding(settings):
+        return []
+    from . import demo
+
+    env = {
+        "NBP_HOME": str(settings.home),
+        "NBP_PLATFORM_URL": settings.platform_url,
+        "NBP_DEMO_ADMIN": settings.admin_users[0],
+        "NBP_DEMO_NOTEBOOKS": os.environ.get("NBP_DEMO_NOTEBOOKS") or str(REPO_ROOT / "notebooks"),
+        "PATH": os.environ.get("PATH", ""),
+    }
+    return [
+        {
+            "name": demo.SERVICE,
+            "command": [settings.python, "-m", "nbplatform_hub.demo"],
+            "environment": env,
+        }
+    ]
 
 
 def scheduler_service(settings: Settings) -> dict[str, Any]:

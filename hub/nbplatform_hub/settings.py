@@ -76,6 +76,11 @@ class Settings:
         promotion_self_approval: ``NBP_PROMOTION_SELF_APPROVAL=1``: whoever asked
             for a promotion may approve it (one-person teams); off by default, so
             a second person decides, and no protected alias moves without a request.
+        promotion_review: ``NBP_PROMOTION_REVIEW``: a promotion request runs the
+            review notebook as a job of the requester's (on by default; ``0`` turns
+            it off, e.g. where no jobs capability runs).
+        demo: ``NBP_DEMO`` (on unless ``0``): the first start on a fresh home seeds
+            the demo (see :mod:`nbplatform_hub.demo`).
         isolation: ``NBP_ISOLATION``: ``auto`` (one system user per platform user
             when the hub runs as root), ``on`` (refuse to start without) or ``off``;
             ``nbplatform up`` resolves ``auto`` to ``on`` or ``off`` for every process
@@ -113,6 +118,8 @@ class Settings:
     mlflow_artifacts: str | None = None
     protected_aliases: list[str] = field(default_factory=lambda: ["champion"])
     promotion_self_approval: bool = False
+    promotion_review: bool = True
+    demo: bool = True
     isolation: str = "auto"
     require_isolation: bool = False
     system_user_prefix: str = "jupyter-"
@@ -186,6 +193,8 @@ class Settings:
             mlflow_artifacts=env.get("NBP_MLFLOW_ARTIFACTS") or None,
             protected_aliases=_list(env, "NBP_PROTECTED_ALIASES", "champion"),
             promotion_self_approval=_flag(env, "NBP_PROMOTION_SELF_APPROVAL"),
+            promotion_review=_flag({"NBP_PROMOTION_REVIEW": "1", **env}, "NBP_PROMOTION_REVIEW"),
+            demo=_flag({"NBP_DEMO": "1", **env}, "NBP_DEMO"),
             isolation=isolation,
             require_isolation=require in {"1", "true", "yes"},
             system_user_prefix=check_prefix(

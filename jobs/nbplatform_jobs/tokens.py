@@ -28,6 +28,8 @@ RUN_TOKEN_SCOPES = [
     host.DRIFT_READ,
     host.DRIFT_WRITE,
     host.JOBS_READ,
+    # A run acts for its owner: a drift notebook retrains, a promotion starts its review.
+    host.JOBS_WRITE,
 ]
 
 

@@ -1,6 +1,7 @@
 """A promotion request runs its review notebook as a job; the approver reads its output.
 
-On the real platform: a data scientist registers two versions of a model (REST
+On a real platform that reviews promotions (``review_platform``; the session's
+platforms do not): a data scientist registers two versions of a model (REST
 only: two MLflow runs with metrics and parameters, a version from each), the
 champion moves to version 1 (approved by an admin), then they ask for version 2.
 The request names the review run (the packaged ``review_promotion.ipynb``, run
@@ -49,15 +50,16 @@ def output_text(notebook: dict) -> str:
 
 
 def ended(platform, token: str, run_id: str) -> dict:
-    run = wait_run(platform, token, run_id, timeout=300)
+    run = wait_run(platform, token, run_id, timeout=600)
     if run["status"] != "succeeded":
         log = platform.service("GET", f"api/runs/{run_id}/log", token).json()
         raise AssertionError(f"review {run['status']}: {run['error']}\n{log.get('log', log)}")
     return run
 
 
-@pytest.mark.timeout(600)
-def test_a_promotion_request_runs_its_review_and_the_approver_reads_it(platform):
+@pytest.mark.timeout(900)
+def test_a_promotion_request_runs_its_review_and_the_approver_reads_it(review_platform):
+    platform = review_platform
     dana = platform.create_user("rev-dana", "data-scientist")
     eve = platform.create_user("rev-eve", "data-scientist")
     admin = platform.admin_token

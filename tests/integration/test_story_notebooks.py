@@ -1,85 +1,83 @@
-"""The story notebooks (``notebooks/NN_*.ipynb``) on a real platform: as jobs and under nbval.
+"""The story notebooks (``notebooks/NN_*.ipynb``) on a real platform: as the seeded demo's
+jobs and under nbval.
 
-One data scientist copies the story into their workspace and runs each notebook in order,
-first as a platform job (``POST api/jobs`` and ``api/jobs/<id>/runs``, profile
-``cpu-small``, small parameters), then under nbval (``pytest --nbval-lax``, the parameters
-cell's defaults) in a subprocess whose kernel is a platform kernel of theirs
-(``NBP_PLATFORM_URL`` and ``NBP_TOKEN``; the kernel preload points MLflow at the gateway).
-Each step leaves what the next one needs: feature views and their data, a registered model
-version, a monitor. A notebook's nbval run starts once its job succeeded and runs beside
-the next notebook's job, which needs only what the job left. Under nbval, 06 retrains the
-model from its drift alert (a job run's token may not start jobs); the last test waits for
-that retraining run.
-
-The platform reads file sources only inside its feature data folder, which users cannot
-write; as a platform admin would, the test creates the story's two (empty) offline tables
-there first, and the notebooks push the rows. Users here are called ``story-*``.
+The platform is one as shipped (``review_platform``: it seeds the demo and reviews
+promotions). Its demo seeding (:mod:`nbplatform_hub.demo`) runs every notebook once, in
+order, as a job of the user ``demo`` on ``cpu-small`` with small parameters; 04's request
+gets its review notebook, run on a model with a recorded training frame and SHAP, and the
+platform admin approves it by running 04 with ``promotion_id``. The tests here wait for
+the seeding, check each notebook's job succeeded, then run each notebook under nbval
+(``pytest --nbval-lax``, the parameters cell's defaults) in a subprocess whose kernel is a
+platform kernel of ``demo``'s (``NBP_PLATFORM_URL`` and ``NBP_TOKEN``; the kernel preload
+points MLflow at the gateway), in order. Under nbval, 06 retrains the model from its drift
+alert (the seeding's job does not); the last test waits for that retraining run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from replay_support import FINAL
 
+from nbplatform_hub import demo
+
 pytestmark = pytest.mark.integration
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 STORY = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-USER = "story-sam"
-#: Parameters of the job runs, by notebook (the rest keep the parameters cell's defaults,
-#: which are what nbval runs).
-JOB_PARAMETERS = {
-    "02_train": {"epochs": 15, "explain_rows": 30},
-    "03_explain": {"explain_rows": 10, "row": 1},
-    "05_batch_scoring": {"features_from": "online"},
-    "06_drift": {"retrain": False},  # a job may not start jobs; under nbval it retrains
-    "07_dask": {"npartitions": 2},
-}
-#: The offline tables of the story, as a platform admin creates them (no rows).
-TABLES = {
-    "driver_hourly_stats": ("driver_id", ["conv_rate", "acc_rate"], ["avg_daily_trips"]),
-    "customer_daily_profile": (
-        "customer_id",
-        ["current_balance", "avg_passenger_count"],
-        ["lifetime_trip_count"],
-    ),
-}
+USER = demo.DEMO_USER
+MODEL = demo.MODEL
+ADMIN = "admin"  # the platform's first admin (NBP_ADMIN_USERS), whose token is admin_token
+#: Seconds the seeding may take (the whole story, one job after the other).
+SEEDING = 1200
 
 
-def create_tables(folder: Path) -> None:
-    """The story's offline tables, empty, with the columns the notebooks push."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def busy() -> str:
+    """What the machine is busy with (by CPU time), for a failure's message."""
+    ps = ["ps", "-eo", "pid,stat,etime,time,args", "--sort=-time"]
+    return subprocess.run(ps, capture_output=True, text=True).stdout[:3000]
 
-    folder.mkdir(parents=True, exist_ok=True)
-    when = pa.timestamp("ns", tz="UTC")
-    for name, (key, floats, ints) in TABLES.items():
-        fields = [(key, pa.int64()), ("event_timestamp", when)]
-        fields += [(c, pa.float32()) for c in floats] + [(c, pa.int64()) for c in ints]
-        schema = pa.schema([*fields, ("created", when)])
-        pq.write_table(schema.empty_table(), folder / f"{name}.parquet")
+
+def run_log(platform, token: str, run_id: str) -> str:
+    return platform.service("GET", f"api/runs/{run_id}/log", token).text[-4000:]
 
 
 @pytest.fixture(scope="module")
-def story(platform, tmp_path_factory):
-    token = platform.create_user(USER, "data-scientist")
-    create_tables(platform.home / "features" / "data" / "story")
-    workspace = platform.home / "users" / USER
-    workspace.mkdir(parents=True, exist_ok=True)
+def platform(review_platform):
+    """The story runs on a platform as shipped: it seeds the demo and reviews promotions."""
+    return review_platform
+
+
+@pytest.fixture(scope="module")
+def seeded(platform) -> dict:
+    """The demo seeding's outcome (``NBP_HOME/demo/seeded.json``), once it is written."""
+    marker = platform.home / "demo" / "seeded.json"
+    deadline = time.monotonic() + SEEDING
+    while not marker.is_file():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the demo was not seeded in {SEEDING} s\n{busy()}")
+        time.sleep(1)
+    outcome = json.loads(marker.read_text())
+    if outcome["state"] != "seeded":
+        pytest.fail(f"the demo seeding failed: {json.dumps(outcome, indent=2)}")
+    return outcome
+
+
+@pytest.fixture(scope="module")
+def story(platform, seeded, tmp_path_factory):
+    token = platform.create_user(USER, "data-scientist")  # demo exists: a token of theirs
     checks = tmp_path_factory.mktemp("story-nbval")
     (checks / "pytest.ini").write_text("[pytest]\n")  # none of the repository's settings
     (checks / "home").mkdir()
     for notebook in STORY:
-        shutil.copy(notebook, workspace / notebook.name)
         shutil.copy(notebook, checks / notebook.name)
     env = {
         k: v
@@ -95,10 +93,13 @@ def story(platform, tmp_path_factory):
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
     )
-    with ThreadPoolExecutor(max_workers=1) as pool:  # nbval runs, one at a time, in order
-        yield SimpleNamespace(
-            token=token, workspace=workspace, checks=checks, env=env, pool=pool, jobs={}, nbval={}
-        )
+    return SimpleNamespace(
+        token=token,
+        workspace=platform.home / "users" / USER,
+        checks=checks,
+        env=env,
+        jobs=seeded["jobs"],
+    )
 
 
 def wait_run(platform, token: str, run_id: str, what: str, timeout: float = 540) -> dict:
@@ -110,35 +111,15 @@ def wait_run(platform, token: str, run_id: str, what: str, timeout: float = 540)
             break
         time.sleep(0.5)
     if run["status"] != "succeeded":
-        log = platform.service("GET", f"api/runs/{run_id}/log", token).text
-        busy = ""
-        if run["status"] not in FINAL:  # what the machine is busy with (CPU time, state)
-            ps = ["ps", "-eo", "pid,stat,etime,time,args", "--sort=-time"]
-            busy = subprocess.run(ps, capture_output=True, text=True).stdout[:3000]
+        now = busy() if run["status"] not in FINAL else ""
         pytest.fail(
             f"{what}: {run['status']}: {run.get('error')}, progress {run.get('progress')}\n"
-            f"{log[-4000:]}\n{busy}"
+            f"{run_log(platform, token, run_id)}\n{now}"
         )
     return run
 
 
-def run_job(platform, story, notebook: Path) -> dict:
-    """Run ``notebook`` (in the workspace) once as a job on cpu-small; the ended run."""
-    body = {
-        "name": f"story-{notebook.stem}",
-        "notebook": notebook.name,
-        "profile": "cpu-small",
-        "parameters": JOB_PARAMETERS.get(notebook.stem, {}),
-    }
-    r = platform.service("POST", "api/jobs", story.token, json=body)
-    assert r.status_code == 201, r.text
-    story.jobs[notebook.stem] = r.json()["id"]
-    r = platform.service("POST", f"api/jobs/{r.json()['id']}/runs", story.token, json={})
-    assert r.status_code == 201, r.text
-    return wait_run(platform, story.token, r.json()["id"], f"{notebook.name} as a job")
-
-
-def run_nbval(story, notebook: Path, timeout: float = 300) -> str:
+def run_nbval(story, notebook: Path, timeout: float = 540) -> str:
     """Run the copy of ``notebook`` under ``pytest --nbval-lax`` on a platform kernel.
 
     Returns:
@@ -164,6 +145,7 @@ def test_the_story_is_numbered_and_has_parameters():
         "01_features.ipynb",
         "02_train.ipynb",
         "03_explain.ipynb",
+        "04_promote.ipynb",
         "05_batch_scoring.ipynb",
         "06_drift.ipynb",
         "07_dask.ipynb",
@@ -176,33 +158,78 @@ def test_the_story_is_numbered_and_has_parameters():
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path.name
 
 
-@pytest.mark.timeout(600)
+def test_the_seeding_runs_the_story_in_order():
+    assert [f"{stem}.ipynb" for stem, _ in demo.STORY] == [n.name for n in STORY]
+
+
+@pytest.mark.timeout(SEEDING + 60)
 @pytest.mark.parametrize("notebook", STORY, ids=[n.stem for n in STORY])
-def test_each_notebook_runs_as_a_job(platform, story, notebook):
-    """In order; once a job ran, the notebook's nbval run starts beside the next job."""
-    run_job(platform, story, notebook)
-    story.nbval[notebook.stem] = story.pool.submit(run_nbval, story, notebook)
+def test_each_notebook_ran_as_a_job_of_the_demo(platform, story, notebook):
+    job = story.jobs[notebook.stem]
+    found = platform.service("GET", f"api/jobs/{job}", story.token).json()
+    assert (found["owner"], found["notebook"], found["shared"]) == (USER, notebook.name, True)
+    runs = platform.service("GET", f"api/jobs/{job}/runs", story.token).json()["runs"]
+    ran = [r for r in runs if r.get("trigger") != "test"]
+    assert any(r["status"] == "succeeded" for r in ran), runs
+    assert (story.workspace / notebook.name).is_file()
+
+
+@pytest.mark.timeout(SEEDING + 60)
+def test_the_admin_approved_the_reviewed_promotion(platform, story):
+    """04's request: its review read the training frame and SHAP; the admin's 04 approved it."""
+    answer = platform.service(
+        "GET", "api/promotions", story.token, params={"model": MODEL, "state": "approved"}
+    ).json()["promotions"]
+    (request,) = [p for p in answer if p["requested_by"] == USER]
+    assert request["decided_by"] == ADMIN, request
+    review = request["review"]
+    assert review and review["error"] is None and review["run_id"], request
+    reviewed = wait_run(platform, platform.admin_token, review["run_id"], "the review")
+    assert reviewed["notebook"] == "nbplatform:review_promotion.ipynb"
+    output = platform.service("GET", f"api/runs/{review['run_id']}/output", platform.admin_token)
+    assert output.status_code == 200, output.text
+    lines = [
+        line
+        for cell in output.json()["cells"]
+        for out in cell.get("outputs", [])
+        for line in "".join(out.get("text") or "").splitlines()
+        if line.startswith("REVIEW ")
+    ]
+    verdict = json.loads(lines[-1].removeprefix("REVIEW "))
+    assert verdict["shap"] and verdict["drift"] and "error" not in verdict["drift"], verdict
+    approver = platform.service("GET", "api/jobs", platform.admin_token, params={"owner": ADMIN})
+    (job,) = [j for j in approver.json()["jobs"] if j["name"] == "demo-approve-promotion"]
+    assert job["parameters"] == {"promotion_id": request["id"]}
+
+
+@pytest.mark.timeout(SEEDING + 60)
+def test_what_the_seeding_left_on_the_platform(platform, story):
+    token = story.token
+    views = platform.service("GET", "api/features/views/story_driver_hourly_stats", token).json()
+    assert views["freshness"]["status"] != "never", views
+    assert views["stats"]["row_count"] > 0
+    assert (story.workspace / "predictions" / "story_scores.parquet").is_file()
+    found = platform.mlflow("GET", "registered-models/get", token, params={"name": MODEL})
+    aliases = {a["alias"] for a in found.json()["registered_model"].get("aliases", [])}
+    assert {"candidate", "champion"} <= aliases, aliases
+    monitor = platform.service("GET", "api/drift/monitors/story-order-success", token).json()
+    assert monitor["status"] == "drift", monitor
+    assert monitor["retrain_job_id"] == story.jobs["02_train"]
+    scoring = platform.service("GET", f"api/jobs/{story.jobs['05_batch_scoring']}", token).json()
+    assert scoring["cron"] == demo.SCHEDULES["05_batch_scoring"], scoring
+    deadline = time.monotonic() + 300  # the schedule's test gate
+    while scoring["activation"] and scoring["activation"]["state"] == "testing":
+        assert time.monotonic() < deadline, scoring
+        time.sleep(1)
+        scoring = platform.service("GET", f"api/jobs/{scoring['id']}", token).json()
+    assert scoring["active"] is True, scoring
 
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("notebook", STORY, ids=[n.stem for n in STORY])
 def test_each_notebook_passes_nbval_on_a_platform_kernel(story, notebook):
-    future = story.nbval.get(notebook.stem)
-    assert future is not None, f"{notebook.name} did not run as a job first"
-    failure = future.result(timeout=580)
+    failure = run_nbval(story, notebook)
     assert not failure, f"{notebook.name} under nbval:\n{failure}"
-
-
-def test_what_the_story_left_on_the_platform(platform, story):
-    token = story.token
-    views = platform.service("GET", "api/features/views/story_driver_hourly_stats", token).json()
-    assert views["freshness"]["status"] != "never", views
-    assert views["stats"]["row_count"] > 0
-    scores = story.workspace / "predictions" / "story_scores.parquet"
-    assert scores.is_file()
-    monitor = platform.service("GET", "api/drift/monitors/story-order-success", token).json()
-    assert monitor["status"] == "drift", monitor
-    assert monitor["retrain_job_id"] == story.jobs["02_train"]
 
 
 @pytest.mark.timeout(600)

@@ -36,6 +36,8 @@ class ServiceSettings:
         promotion_self_approval: ``NBP_PROMOTION_SELF_APPROVAL=1``: a requester
             may approve their own promotion, and platform-admins may move
             protected aliases directly (one-person teams).
+        promotion_review: ``NBP_PROMOTION_REVIEW`` (on unless ``0``): a promotion
+            request starts the review notebook (:mod:`.promotion_review`).
     """
 
     home: Path
@@ -49,6 +51,7 @@ class ServiceSettings:
     mlflow_url: str | None = None
     protected_aliases: tuple[str, ...] = ("champion",)
     promotion_self_approval: bool = False
+    promotion_review: bool = True
 
     @property
     def url(self) -> str:
@@ -75,4 +78,6 @@ class ServiceSettings:
             protected_aliases=tuple(a.strip() for a in aliases.split(",") if a.strip()),
             promotion_self_approval=env.get("NBP_PROMOTION_SELF_APPROVAL", "0").strip().lower()
             in ("1", "true", "yes", "on"),
+            promotion_review=env.get("NBP_PROMOTION_REVIEW", "1").strip().lower()
+            not in ("0", "false", "no", "off"),
         )

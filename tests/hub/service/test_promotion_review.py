@@ -261,3 +261,30 @@ def test_an_unexpected_failure_is_a_review_error_not_a_failed_request(monkeypatc
     promotion = {"id": 1, "model": "m", "version": "2", "alias": "champion", "requested_by": "a"}
     review = asyncio.run(promotion_review.start(_Handler(), promotion))
     assert review.error == "RuntimeError: boom" and review.run_id is None
+
+
+def test_with_reviews_off_a_request_starts_none(service, monkeypatch):
+    import dataclasses
+
+    settings = dataclasses.replace(service.context.settings, promotion_review=False)
+    monkeypatch.setattr(service.context, "settings", settings)
+    r = request(service, token(service, "otto"))
+    assert r.status_code == 201, r.text
+    assert r.json()["review"] is None
+    assert jobs_of(service, "otto") == []
+    details = audit_details(service, "otto", "promotion:request", 1)
+    assert details[-1] == "review off (NBP_PROMOTION_REVIEW=0)"
+
+
+@pytest.mark.parametrize(
+    ("raw", "on"), [(None, True), ("1", True), ("on", True), ("0", False), ("off", False)]
+)
+def test_the_review_switch_is_read_from_the_environment(raw, on):
+    from nbplatform_hub.service.settings import ServiceSettings
+    from nbplatform_hub.settings import Settings
+
+    env = {"JUPYTERHUB_API_URL": "http://127.0.0.1:1/hub/api", "JUPYTERHUB_API_TOKEN": "t"}
+    if raw is not None:
+        env["NBP_PROMOTION_REVIEW"] = raw
+    assert ServiceSettings.from_env(env).promotion_review is on
+    assert Settings.from_env({**env, "NBP_HOME": "/tmp/x"}).promotion_review is on

@@ -3,6 +3,7 @@
 A request starts its review (:mod:`..promotion_review`): the platform's review
 notebook, run as a job of the requester's, with their own token; the request
 names it (``review``), or says why it did not start (``review.error``).
+With ``NBP_PROMOTION_REVIEW=0`` no review starts and ``review`` stays ``null``.
 """
 
 from __future__ import annotations
@@ -106,15 +107,19 @@ class PromotionsHandler(PromotionAPIHandler):
             note=body.note,
             user=self.user["name"],
         )
-        review = await promotion_review.start(self, created)
-        self.audit_detail = review.detail()
-        created = promotions.set_review(
-            self.context.engine,
-            created["id"],
-            job_id=review.job_id,
-            run_id=review.run_id,
-            error=review.error,
-        )
+        settings = self.context.settings
+        if settings is None or settings.promotion_review:
+            review = await promotion_review.start(self, created)
+            self.audit_detail = review.detail()
+            created = promotions.set_review(
+                self.context.engine,
+                created["id"],
+                job_id=review.job_id,
+                run_id=review.run_id,
+                error=review.error,
+            )
+        else:
+            self.audit_detail = "review off (NBP_PROMOTION_REVIEW=0)"
         self.write_json(self.with_rights(created), status=201)
 
 
