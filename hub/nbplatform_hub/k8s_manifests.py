@@ -50,7 +50,7 @@ def _platform_deployment(settings: DeploySettings) -> dict[str, Any]:
         value_env("NBP_MLFLOW_SOCKET", socket),
         value_env("NBP_PROTECTED_ALIASES", ",".join(settings.protected_aliases)),
         value_env("NBP_PROMOTION_SELF_APPROVAL", "0"),
-        value_env("NBP_PROMOTION_REVIEW", "1" if settings.promotion_review else "0"),
+        value_env("NBP_PROMOTION_REVIEW", "1"),
     ]
     pod_mounts = [*mounts(settings), {"name": "mlflow-socket", "mountPath": MLFLOW_SOCKET_DIR}]
     platform = {
