@@ -31,6 +31,16 @@ RUN_TOKEN_SCOPES = [
     # A run acts for its owner: a drift notebook retrains, a promotion starts its review.
     host.JOBS_WRITE,
 ]
+#: Asked for first: a platform admin's run acts as a platform admin (a data scientist
+#: lacks them, so the hub refuses those and :data:`RUN_TOKEN_SCOPES` are asked for).
+ADMIN_RUN_TOKEN_SCOPES = [
+    *RUN_TOKEN_SCOPES,
+    host.MODELS_APPROVE,
+    host.FEATURES_ADMIN,
+    host.DRIFT_ADMIN,
+    host.JOBS_ADMIN,
+    host.AUDIT_READ,
+]
 
 
 class MintedToken(str):
@@ -68,7 +78,7 @@ def mint_token(
             group) or is unreachable.
     """
     body: dict[str, Any] = {"note": note, "expires_in": int(expires_in)}
-    for scopes in (RUN_TOKEN_SCOPES, None):
+    for scopes in (ADMIN_RUN_TOKEN_SCOPES, RUN_TOKEN_SCOPES, None):
         if scopes is not None:
             body["scopes"] = scopes
         else:

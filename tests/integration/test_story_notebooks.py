@@ -216,7 +216,7 @@ def test_what_the_seeding_left_on_the_platform(platform, story):
     assert monitor["status"] == "drift", monitor
     assert monitor["retrain_job_id"] == story.jobs["02_train"]
     scoring = platform.service("GET", f"api/jobs/{story.jobs['05_batch_scoring']}", token).json()
-    assert scoring["cron"] == demo.SCHEDULES["05_batch_scoring"], scoring
+    assert scoring["schedule"]["cron"] == demo.SCHEDULES["05_batch_scoring"], scoring
     deadline = time.monotonic() + 300  # the schedule's test gate
     while scoring["activation"] and scoring["activation"]["state"] == "testing":
         assert time.monotonic() < deadline, scoring
