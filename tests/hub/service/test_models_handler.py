@@ -7,19 +7,18 @@ makes: ``model-versions/get``, ``runs/get`` and ``metrics/get-history``.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 import pytest
 from jobs_helpers import openapi_schema
 from routes_support import openapi_spec
+from stand_in_http import JSONHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "drift"))
 
@@ -39,7 +38,7 @@ HISTORY = {
 VERSIONS = {("churn", "1"): "run-1", ("churn", "2"): None, ("churn", "3"): "deleted-run"}
 
 
-class _Mlflow(BaseHTTPRequestHandler):
+class _Mlflow(JSONHandler):
     def do_GET(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
         args = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -54,15 +53,7 @@ class _Mlflow(BaseHTTPRequestHandler):
             status, body = 200, {"run": {"data": {"metrics": metrics}}}
         elif endpoint == "metrics/get-history" and args["run_id"] == "run-1":
             status, body = 200, {"metrics": HISTORY[args["metric_key"]]}
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.answer(status, body)
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,12 @@ loopback, with the requester's token, is real (no scheduler runs the runs).
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
@@ -24,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from jobs_helpers import add_job, openapi_schema
 from routes_support import openapi_spec
+from stand_in_http import JSONHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "drift"))
 
@@ -39,16 +38,8 @@ NOTEBOOK = "nbplatform:review_promotion.ipynb"
 GROUPS = {"gina": ["gpu-only"]}
 
 
-class _Mlflow(BaseHTTPRequestHandler):
+class _Mlflow(JSONHandler):
     """The MLflow calls of a promotion request: a version, a registered model's aliases."""
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
@@ -57,17 +48,14 @@ class _Mlflow(BaseHTTPRequestHandler):
         models = self.server.models  # type: ignore[attr-defined]
         model = models.get(args.get("name"))
         if endpoint == "model-versions/get" and model and args["version"] in model["versions"]:
-            return self._answer(
+            return self.answer(
                 200, {"model_version": {"name": args["name"], "version": args["version"]}}
             )
         if endpoint == "registered-models/get" and model:
             aliases = [{"alias": k, "version": v} for k, v in model["aliases"].items()]
             found = {"name": args["name"], "aliases": aliases}
-            return self._answer(200, {"registered_model": found})
-        self._answer(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "not found"})
-
-    def log_message(self, *args: Any) -> None:
-        pass
+            return self.answer(200, {"registered_model": found})
+        self.answer(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "not found"})
 
 
 @pytest.fixture(scope="module")

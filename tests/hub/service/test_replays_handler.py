@@ -15,9 +15,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
@@ -25,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from jobs_helpers import add_job, add_run, openapi_schema
 from routes_support import openapi_spec
+from stand_in_http import JSONHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "drift"))
 
@@ -38,16 +38,8 @@ REPLAY = "/api/models/{name}/versions/{version}/replay"
 STATUS = "/api/models/{name}/versions/{version}/replays/{run_id}"
 
 
-class _Mlflow(BaseHTTPRequestHandler):
+class _Mlflow(JSONHandler):
     """MLflow's REST calls a replay makes, answered from ``server.state``."""
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
@@ -57,14 +49,14 @@ class _Mlflow(BaseHTTPRequestHandler):
         if endpoint == "model-versions/get":
             found = state["versions"].get((args["name"], args["version"]))
             if found is not None:
-                return self._answer(200, {"model_version": found})
+                return self.answer(200, {"model_version": found})
         elif endpoint == "runs/get" and args["run_id"] in state["runs"]:
-            return self._answer(200, {"run": state["runs"][args["run_id"]]})
+            return self.answer(200, {"run": state["runs"][args["run_id"]]})
         elif endpoint == "model-versions/search":
             (run_id,) = re.findall(r"run_id = '([^']*)'", args["filter"])
             versions = [v for v in state["versions"].values() if v["run_id"] == run_id]
-            return self._answer(200, {"model_versions": versions})
-        self._answer(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "not found"})
+            return self.answer(200, {"model_versions": versions})
+        self.answer(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "not found"})
 
     def do_POST(self) -> None:  # noqa: N802
         endpoint = urlsplit(self.path).path.removeprefix("/api/2.0/mlflow/")
@@ -73,7 +65,7 @@ class _Mlflow(BaseHTTPRequestHandler):
         runs = state["runs"].values()
         if endpoint == "experiments/search":
             ids = sorted({r["info"]["experiment_id"] for r in runs})
-            return self._answer(200, {"experiments": [{"experiment_id": i} for i in ids]})
+            return self.answer(200, {"experiments": [{"experiment_id": i} for i in ids]})
         if endpoint == "runs/search":
             (job_run_id,) = re.findall(r"= '([^']*)'", body["filter"])
             found = [
@@ -82,11 +74,8 @@ class _Mlflow(BaseHTTPRequestHandler):
                 if r["info"]["experiment_id"] in body["experiment_ids"]
                 and {"key": "nbp.job_run_id", "value": job_run_id} in r["data"]["tags"]
             ]
-            return self._answer(200, {"runs": found})
-        self._answer(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "not found"})
-
-    def log_message(self, *args: Any) -> None:
-        pass
+            return self.answer(200, {"runs": found})
+        self.answer(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "not found"})
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import {
   StatusBadge,
   usePlatform
 } from '../common/common';
+import { usePoll } from '../common/usePoll';
 import { FINAL_STATUSES, getRun, IRun } from '../jobs/jobsApi';
 import { openRunOutput } from '../jobs/runOutput';
 import { ellipsize } from './format';
@@ -194,39 +195,15 @@ function ReviewLine(props: {
   const { review, mayOpen, label } = props;
   const { app } = usePlatform();
   const runId = review?.run_id ?? null;
-  const [run, setRun] = React.useState<IRun | null>(null);
-  const [error, setError] = React.useState<string | null>(null);
   const [opening, setOpening] = React.useState(false);
-
-  React.useEffect(() => {
-    if (runId === null) {
-      return;
-    }
-    let stopped = false;
-    let timer: number | undefined;
-    const poll = async (): Promise<void> => {
-      try {
-        const answer = await getRun(runId);
-        if (stopped) {
-          return;
-        }
-        setRun(answer);
-        setError(null);
-        if (!FINAL_STATUSES.has(answer.status)) {
-          timer = window.setTimeout(() => void poll(), REVIEW_POLL_MS);
-        }
-      } catch (e) {
-        if (!stopped) {
-          setError(errorMessage(e));
-        }
-      }
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      window.clearTimeout(timer);
-    };
-  }, [runId]);
+  const polled = usePoll<IRun>(
+    runId,
+    runId === null ? null : () => getRun(runId),
+    answer => FINAL_STATUSES.has(answer.status),
+    REVIEW_POLL_MS
+  );
+  const run = polled.value;
+  const error = polled.error;
 
   const line = reviewLine(review, run, error);
   if (line === null) {

@@ -7,6 +7,7 @@ import * as React from 'react';
 
 import { errorMessage } from '../common/api';
 import { SmallButton } from '../common/common';
+import { usePoll } from '../common/usePoll';
 import { formatMetric, replaySummary } from './format';
 import { getReplay, IReplay, replayModelVersion } from './modelsApi';
 
@@ -19,48 +20,25 @@ export function ReplayControl(props: {
 }): JSX.Element {
   const { model, version } = props;
   const [runId, setRunId] = React.useState<string | null>(null);
-  const [replay, setReplay] = React.useState<IReplay | null>(null);
-  const [error, setError] = React.useState<string | null>(null);
+  const [startError, setStartError] = React.useState<string | null>(null);
   const [busy, setBusy] = React.useState(false);
-
-  React.useEffect(() => {
-    if (runId === null) {
-      return;
-    }
-    let stopped = false;
-    let timer: number | undefined;
-    const poll = async (): Promise<void> => {
-      try {
-        const answer = await getReplay(model, version, runId);
-        if (stopped) {
-          return;
-        }
-        setReplay(answer);
-        if (!answer.finished) {
-          timer = window.setTimeout(() => void poll(), POLL_MS);
-        }
-      } catch (e) {
-        if (!stopped) {
-          setError(errorMessage(e));
-        }
-      }
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      window.clearTimeout(timer);
-    };
-  }, [model, version, runId]);
+  const polled = usePoll<IReplay>(
+    runId === null ? null : `${model}/${version}/${runId}`,
+    runId === null ? null : () => getReplay(model, version, runId),
+    answer => answer.finished,
+    POLL_MS
+  );
+  const replay = polled.value;
+  const error = startError ?? polled.error;
 
   const start = async (): Promise<void> => {
     setBusy(true);
-    setError(null);
-    setReplay(null);
+    setStartError(null);
     try {
       const started = await replayModelVersion(model, version);
       setRunId(started.run.id);
     } catch (e) {
-      setError(errorMessage(e));
+      setStartError(errorMessage(e));
     } finally {
       setBusy(false);
     }
