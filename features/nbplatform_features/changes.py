@@ -1,6 +1,8 @@
 """Changes to the platform's feature registry: apply definitions, delete a view.
 
-Both run under the repository's write lock. An apply first checks every object
+Both run under the repository's write lock. An apply first makes the empty
+table of a push-fed view whose batch file is missing in the feature data folder
+(:mod:`.empty_tables`, taken back if the apply fails), then checks every object
 (:mod:`.definitions`) and has Feast plan the change (its validation and schema
 inference) before anything is written; if Feast fails while writing, the
 store's cached registry is dropped, so nothing half-applied is ever committed
@@ -21,6 +23,7 @@ from .definitions import (
     check_source,
     check_view,
 )
+from .empty_tables import make_missing, take_back
 from .repo import FeatureRepo
 from .settings import PROJECT
 
@@ -92,30 +95,53 @@ def apply_definitions(
         check_owners(definitions, current, caller, admin)
         entities = {n: o for (k, n), o in current.items() if k == "entity"}
         entities.update({d.name: d.obj for d in definitions if d.kind == "entity"})
-        for definition in definitions:
-            if definition.kind == "data_source":
-                check_source(
-                    definition.obj, definition.where(), settings.data_dir, settings.data_roots
-                )
-            elif definition.kind == "feature_view":
-                check_view(definition, entities, settings.data_dir, settings.data_roots)
-        views = {n: o for (k, n), o in current.items() if k == "feature_view"}
-        views.update({d.name: d.obj for d in definitions if d.kind == "feature_view"})
-        for definition in definitions:
-            if definition.kind == "feature_service":
-                check_service(definition, views)
-        transitions = _plan(store, definitions)
-        if not dry_run:
-            try:
-                store.apply([d.obj for d in definitions], partial=True)
-            except Exception as e:
-                repo.reset()
-                raise InvalidParameterError(f"apply: Feast refused the definitions: {e}") from e
+        made = make_missing(definitions, entities, settings.data_dir)
+        try:
+            transitions = _check_and_apply(repo, store, definitions, current, entities, dry_run)
+        except BaseException:
+            take_back(made)  # a failed apply writes nothing
+            raise
+        if dry_run:
+            take_back(made)
     result: dict[str, Any] = {"created": [], "updated": [], "unchanged": [], "dry_run": dry_run}
     for definition in definitions:
         state = transitions.get((definition.kind, definition.name), "updated")
         result[state].append({"kind": definition.kind, "name": definition.name})
     return result
+
+
+def _check_and_apply(
+    repo: FeatureRepo,
+    store: Any,
+    definitions: list[Definition],
+    current: dict[tuple[str, str], Any],
+    entities: dict[str, Any],
+    dry_run: bool,
+) -> dict[tuple[str, str], str]:
+    """Check every object, have Feast plan the change and, unless ``dry_run``, apply it.
+
+    Returns:
+        Each object's transition (:func:`_plan`).
+    """
+    settings = repo.settings
+    for definition in definitions:
+        if definition.kind == "data_source":
+            check_source(definition.obj, definition.where(), settings.data_dir, settings.data_roots)
+        elif definition.kind == "feature_view":
+            check_view(definition, entities, settings.data_dir, settings.data_roots)
+    views = {n: o for (k, n), o in current.items() if k == "feature_view"}
+    views.update({d.name: d.obj for d in definitions if d.kind == "feature_view"})
+    for definition in definitions:
+        if definition.kind == "feature_service":
+            check_service(definition, views)
+    transitions = _plan(store, definitions)
+    if not dry_run:
+        try:
+            store.apply([d.obj for d in definitions], partial=True)
+        except Exception as e:
+            repo.reset()
+            raise InvalidParameterError(f"apply: Feast refused the definitions: {e}") from e
+    return transitions
 
 
 def _plan(store: Any, definitions: list[Definition]) -> dict[tuple[str, str], str]:

@@ -6,8 +6,8 @@ platform's first admin, through the platform's REST API like any client, with a
 token the hub mints for that admin (its role holds ``tokens!user=<admin>`` only):
 
 1. the user ``demo`` (a data scientist; the hub's ``load_groups`` makes it) gets
-   the story's notebooks in their workspace, and the story's two offline tables
-   are created empty in the feature data folder, as an admin does for a team;
+   the story's notebooks in their workspace (01's apply makes its push-fed
+   views' empty tables, as any data scientist's apply does);
 2. each notebook runs once as a shared job of ``demo``'s, in order, on
    ``cpu-small`` with small parameters (01 features, 02 train, 03 explain, 04
    promote, 05 batch scoring, 06 drift, 07 Dask);
@@ -62,15 +62,6 @@ SCHEDULES = {"05_batch_scoring": "0 6 * * *"}
 MODEL = "story-order-success"
 #: The profile the story runs on.
 PROFILE = "cpu-small"
-#: The story's offline tables (under ``features/data/story``): key, float and int columns.
-TABLES = {
-    "driver_hourly_stats": ("driver_id", ["conv_rate", "acc_rate"], ["avg_daily_trips"]),
-    "customer_daily_profile": (
-        "customer_id",
-        ["current_balance", "avg_passenger_count"],
-        ["lifetime_trip_count"],
-    ),
-}
 #: Seconds one run of the story may take.
 RUN_TIMEOUT = 1800
 #: Run states that end a run (as ``nbplatform.jobs.FINAL``).
@@ -79,23 +70,6 @@ FINAL = ("succeeded", "failed", "timed-out", "cancelled")
 
 class SeedError(Exception):
     """A step of the seeding failed; the message says which and why."""
-
-
-def create_tables(folder: Path) -> None:
-    """The story's offline tables, empty, with the columns the notebooks push."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    folder.mkdir(parents=True, exist_ok=True)
-    when = pa.timestamp("ns", tz="UTC")
-    for name, (key, floats, ints) in TABLES.items():
-        target = folder / f"{name}.parquet"
-        if target.exists():
-            continue
-        fields = [(key, pa.int64()), ("event_timestamp", when)]
-        fields += [(c, pa.float32()) for c in floats] + [(c, pa.int64()) for c in ints]
-        schema = pa.schema([*fields, ("created", when)])
-        pq.write_table(schema.empty_table(), target)
 
 
 def copy_story(notebooks: Path, workspace: Path, stems: list[str]) -> None:
@@ -218,7 +192,6 @@ class Seeder:
             if missing:
                 raise SeedError(f"the story's notebooks are not in {self.notebooks}: {missing}")
             self.marker.parent.mkdir(parents=True, exist_ok=True)  # begun
-            create_tables(self.home / "features" / "data" / "story")
             copy_story(self.notebooks, self.workspace(DEMO_USER), stems)
             for stem, parameters in STORY:
                 step = stem

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pyarrow.parquet as pq
 from traitlets.config import Config
 
 from nbplatform_hub import demo
@@ -56,23 +55,7 @@ def test_no_seeding_when_off_seeded_or_with_oauth(tmp_path):
     assert c.JupyterHub.load_groups["data-scientist"]["users"] == []
 
 
-def test_tables_and_notebooks_are_made_once_and_never_overwritten(tmp_path):
-    folder = tmp_path / "data" / "story"
-    demo.create_tables(folder)
-    table = pq.read_table(folder / "driver_hourly_stats.parquet")
-    assert table.num_rows == 0
-    assert table.schema.names == [
-        "driver_id",
-        "event_timestamp",
-        "conv_rate",
-        "acc_rate",
-        "avg_daily_trips",
-        "created",
-    ]
-    (folder / "customer_daily_profile.parquet").write_bytes(b"mine")
-    demo.create_tables(folder)
-    assert (folder / "customer_daily_profile.parquet").read_bytes() == b"mine"
-
+def test_notebooks_are_copied_once_and_never_overwritten(tmp_path):
     workspace = tmp_path / "users" / "demo"
     workspace.mkdir(parents=True)
     (workspace / "01_features.ipynb").write_text("edited")

@@ -450,3 +450,92 @@ def test_bad_input_to_training_frames_push_and_materialize_is_a_clear_4xx(platfo
         "POST", "api/features/materializations", ds, json={"views": ["nope"], "incremental": True}
     )
     assert unknown.status_code == 404, unknown.text
+
+
+NEW_VIEW = """
+from datetime import timedelta
+
+from feast import Entity, FeatureView, Field, FileSource, PushSource, ValueType
+from feast.types import Float32, Int64
+
+rider = Entity(name="rider", join_keys=["rider_id"], value_type=ValueType.INT64)
+rides = FileSource(
+    name="rider_rides_source",
+    path="{path}",
+    timestamp_field="event_timestamp",
+    created_timestamp_column="created",
+)
+rides_push = PushSource(name="rider_rides_push", batch_source=rides)
+rider_rides = FeatureView(
+    name="{view}",
+    entities=[rider],
+    ttl=timedelta(days=2),
+    schema=[Field(name="rating", dtype=Float32), Field(name="rides", dtype=Int64)],
+    source=rides_push,
+)
+"""
+
+
+BATCH_ONLY = """
+rider_history = FeatureView(
+    name="rider_history",
+    entities=[rider],
+    ttl=timedelta(days=2),
+    schema=[Field(name="rating", dtype=Float32)],
+    source=FileSource(name="rider_history_source", path="{path}", timestamp_field="ts"),
+)
+"""
+
+
+def test_a_data_scientists_first_push_fed_view_gets_an_empty_table(
+    platform, people, repo, tmp_path
+):
+    """Users cannot write the feature data folder: apply makes a push-fed view's first table."""
+    import pyarrow.parquet as pq
+
+    ds = client(platform, people["ds"])
+    data = platform.home / "features" / "data"
+    folder = tmp_path / "riders"
+    folder.mkdir()
+    view = "rider_rides"
+
+    def write(path: str, name: str = view, extra: str = "") -> None:
+        (folder / "riders.py").write_text(NEW_VIEW.format(path=path, view=name) + extra)
+
+    # A dry run, and an apply refused later (another view's file source is missing: only
+    # push-fed views get a table), leave no file behind.
+    write("riders/rides.parquet")
+    assert features.apply(folder, client=ds, dry_run=True)["dry_run"] is True
+    assert not (data / "riders").exists()
+    write("riders/rides.parquet", extra=BATCH_ONLY.format(path="riders/missing.parquet"))
+    with pytest.raises(InvalidParameterError, match="does not exist"):
+        features.apply(folder, client=ds)
+    assert not (data / "riders").exists()
+
+    write("riders/rides.parquet")
+    answer = features.apply(folder, client=ds)
+    assert ("feature_view", view) in {(o["kind"], o["name"]) for o in answer["created"]}
+    table = pq.read_table(data / "riders" / "rides.parquet")
+    assert table.num_rows == 0
+    assert [(f.name, str(f.type)) for f in table.schema] == [
+        ("rider_id", "int64"),
+        ("event_timestamp", "timestamp[ns, tz=UTC]"),
+        ("rating", "float"),
+        ("rides", "int64"),
+        ("created", "timestamp[ns, tz=UTC]"),
+    ]
+    rows = pd.DataFrame(
+        {
+            "rider_id": [1, 2],
+            "event_timestamp": [NOW - timedelta(hours=1), NOW],
+            "rating": np.array([4.5, 3.0], dtype="float32"),
+            "rides": [3, 7],
+            "created": [NOW, NOW],
+        }
+    )
+    features.push("rider_rides_push", rows, to="offline", client=ds)
+    assert features.describe(view, client=ds)["stats"]["row_count"] == 2
+    # Outside the platform's own folder nothing is made: the path must exist.
+    write(str(tmp_path / "elsewhere.parquet"), name="rider_elsewhere")
+    with pytest.raises(InvalidParameterError, match="outside the folders"):
+        features.apply(folder, client=ds)
