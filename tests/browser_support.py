@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
 from platform_harness import REPO, authorize, signup
@@ -73,8 +74,15 @@ def open_lab(page: Any, platform: Any, name: str, password: str, path: str = "")
     page.goto(f"{platform.url}/user/{name}/lab/{'tree/' + path if path else ''}")
     page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
     sidebar = page.get_by_test_id("nbp-sidebar")
-    if not sidebar.is_visible():
-        page.click("li[data-id=nbplatform-sidebar]")
+    # JupyterLab restores the user's last layout a moment after the dock panel shows: a
+    # click on the sidebar's tab before that may be undone (or undo it), so wait first,
+    # and click again while it stays closed.
+    for _ in range(3):
+        try:
+            sidebar.wait_for(state="visible", timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            page.click("li[data-id=nbplatform-sidebar]")
     sidebar.wait_for(state="visible")
     page.get_by_test_id("nbp-user").wait_for(state="visible")
 

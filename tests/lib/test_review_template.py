@@ -77,10 +77,13 @@ def test_the_review_runs_on_a_plain_sklearn_model(tmp_path, monkeypatch):
     papermill = pytest.importorskip("papermill")
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
+    # (an earlier test's mlflow.set_registry_uri leaves MLFLOW_REGISTRY_URI behind)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", tracking)
     monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
-    subprocess.run(
-        [sys.executable, "-c", REGISTER, tracking], check=True, cwd=tmp_path, capture_output=True
+    done = subprocess.run(
+        [sys.executable, "-c", REGISTER, tracking], cwd=tmp_path, capture_output=True, text=True
     )
+    assert done.returncode == 0, done.stderr[-3000:]
     out = tmp_path / "out.ipynb"
     papermill.execute_notebook(
         str(PATH),
