@@ -18,7 +18,7 @@ Goals: ratio ≤ 0.1, our peak RSS ≤ 4 GB.
 ``features_online``: the p99 of ``--online-n`` one-entity lookups (10
 features) with ``nbp.features.get_online_features`` on a real platform, as a
 kernel calls it (``NBP_PLATFORM_URL``: the platform service on loopback), through
-the service's gateway to Feast's feature server (on its Unix socket), vs
+the service's gateway (Feast reads the online store in the service), vs
 ``FeatureStore.get_online_features`` on the same repository's SQLite online
 store called directly in this process; turns alternate. Goals: ratio ≤ 1.5 and
 p99 under 10 ms. A third turn measures the floor of any HTTP gateway on this
@@ -358,7 +358,7 @@ def features_online(args: argparse.Namespace) -> dict[str, Any]:
                     features=refs, entity_rows=[{"driver_id": int(key)}]
                 ).to_dict()
 
-            deadline = time.monotonic() + 30  # the feature server re-reads the registry
+            deadline = time.monotonic() + 30  # the service re-reads the registry
             while ours(0)["f0"][0] is None and time.monotonic() < deadline:
                 time.sleep(0.5)
             assert ours(1)["f3"] == bare(1)["f3"], "the two paths disagree"
@@ -397,7 +397,7 @@ def features_online(args: argparse.Namespace) -> dict[str, Any]:
     floor_ratio = round(p99_floor / p99_bare, 3)
     print(
         f"features_online p99 of one-entity lookups (10 features, {args.online_n} each): "
-        f"nbp.features as a kernel calls it (the service's gateway to Feast's feature server) "
+        f"nbp.features as a kernel calls it (through the service's gateway) "
         f"{p99_ours * 1000:.2f} ms, Feast's SQLite online store called directly "
         f"{p99_bare * 1000:.2f} ms -> ratio {ratio} (goal <= 1.5, and p99 under 10 ms); "
         f"p50 {o['p50_s'] * 1000:.2f} vs {b['p50_s'] * 1000:.2f} ms; platform RSS {peak:.0f} MB"

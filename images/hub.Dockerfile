@@ -2,7 +2,7 @@
 # The hub image: JupyterHub with nbplatform's spawner, authenticator and profile
 # filter (the chart's hub.extraConfig imports nbplatform_hub), and the platform's
 # own processes that `render-k8s` runs from it: the platform service with every
-# capability, MLflow, Feast's feature server and the job scheduler on the Dask
+# capability, MLflow and the job scheduler on the Dask
 # operator; PostgreSQL and S3 drivers included. Build from the repository root:
 #   docker build -f images/hub.Dockerfile -t <registry>/nbplatform/hub:<tag> .
 FROM python:3.11.14-slim-bookworm

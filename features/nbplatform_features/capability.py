@@ -1,15 +1,14 @@
 """The features capability of the platform service (entry point ``nbplatform.capabilities``).
 
-It mounts ``api/features/*`` and the gateway ``features/server/`` to Feast's
-feature server, migrates its table once when the service starts, writes the
-platform's ``feature_store.yaml`` and asks the hub to run Feast's feature server
-(:mod:`.server`) as a service next to the platform service.
+It mounts ``api/features/*`` and ``features/server/get-online-features`` (Feast's
+feature-server route for online lookups, answered in the service), migrates its
+table once when the service starts and writes the platform's ``feature_store.yaml``.
+It runs no process of its own: Feast works inside the platform service.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from nbplatform_hub import host
@@ -19,9 +18,6 @@ from .repo import FeatureRepo, write_config
 from .settings import FeaturesSettings
 from .state import FeaturesState
 
-#: The hub service that runs Feast's feature server.
-SERVER_SERVICE = "feast"
-
 
 def setup(context: Any) -> FeaturesState:
     """Read the settings, write the repository's config (kept as ``context.state["features"]``)."""
@@ -30,25 +26,6 @@ def setup(context: Any) -> FeaturesState:
     settings = FeaturesSettings.from_env(context.home)
     write_config(settings)
     return FeaturesState(settings=settings, repo=FeatureRepo(settings))
-
-
-def hub_services(python: str, environment: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Feast's feature server as a hub-managed service: no route, a Unix socket only.
-
-    Args:
-        python: The platform's interpreter.
-        environment: What every platform process is told (``NBP_HOME``...).
-
-    Returns:
-        ``c.JupyterHub.services`` entries.
-    """
-    return [
-        {
-            "name": SERVER_SERVICE,
-            "command": [python, "-m", "nbplatform_features.server"],
-            "environment": dict(environment),
-        }
-    ]
 
 
 capability = host.Capability(
@@ -68,6 +45,5 @@ capability = host.Capability(
     migrations=MIGRATIONS,
     setup=setup,
     scopes=(host.FEATURES_READ, host.FEATURES_WRITE, host.FEATURES_ADMIN),
-    services=hub_services,
     env_prefixes=("NBP_FEATURES_",),
 )

@@ -1,6 +1,6 @@
 """The platform's Feast repository under ``NBP_HOME/features``: its config and its store.
 
-Only the platform's processes (the platform service, Feast's feature server) open
+Only the platform's processes (the platform service, its materialization jobs) open
 this repository; kernels reach it through the platform service
 (:mod:`nbplatform.features`, and the stock Feast SDK with the client config that
 :func:`nbplatform.features.client_config` renders).
@@ -75,8 +75,8 @@ class FeatureRepo:
     """The platform's Feast ``FeatureStore``, opened once, and the lock its writers share.
 
     Feast's file registry is rewritten whole on every commit, so changes
-    (apply, delete, materialize) take :attr:`write_lock` in this process; the
-    feature server only reads.
+    (apply, delete, materialize) take :attr:`write_lock` in this process; online
+    lookups only read.
     """
 
     def __init__(self, settings: FeaturesSettings) -> None:

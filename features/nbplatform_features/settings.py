@@ -61,11 +61,6 @@ class FeaturesSettings:
         """The default folder of file sources' data (``NBP_HOME/features/data``)."""
         return self.repo / "data"
 
-    @property
-    def socket(self) -> Path:
-        """The Unix socket of Feast's feature server (``NBP_HOME/run/feast.sock``)."""
-        return self.home / "run" / "feast.sock"
-
     @classmethod
     def from_env(cls, home: Path, env: Mapping[str, str] | None = None) -> FeaturesSettings:
         """Read the settings from ``env`` (default: the process environment).

@@ -46,6 +46,8 @@ class FeaturesState:
         repo: The platform's Feast repository.
         statistics: Cached statistics of the views' sources.
         executor: Threads for Feast and DuckDB calls, which block.
+        online_executor: Threads for online lookups only, so that a long
+            materialization or training frame never queues one.
     """
 
     settings: FeaturesSettings
@@ -54,9 +56,11 @@ class FeaturesState:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="features")
     )
+    online_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="online")
+    )
     _served: Served | None = None
     _served_lock: threading.Lock = field(default_factory=threading.Lock)
-    _client: Any = None
 
     def fresh_served(self) -> Served | None:
         """:meth:`served` when it needs no registry read, else ``None``."""
@@ -68,8 +72,9 @@ class FeaturesState:
     def served(self) -> Served:
         """The features the registry holds, re-read at most every registry TTL.
 
-        The gateway checks each lookup against it; the feature server re-reads
-        the registry as often, so both see a change within the same seconds.
+        The gateway checks each lookup against it; the store that looks features
+        up trusts its cached registry as long, so both see a change within the
+        same seconds.
         """
         served = self.fresh_served()
         if served is None:
@@ -86,14 +91,3 @@ class FeaturesState:
                     service_keys={s.name: _service_keys(s, keys) for s in services},
                 )
         return served
-
-    def feature_server(self) -> Any:
-        """An HTTP client to Feast's feature server on its Unix socket (kept-alive connections)."""
-        if self._client is None:
-            import httpx
-
-            transport = httpx.AsyncHTTPTransport(uds=str(self.settings.socket))
-            self._client = httpx.AsyncClient(
-                transport=transport, base_url="http://feast", timeout=60
-            )
-        return self._client

@@ -185,7 +185,7 @@ def update_services(c: Any, settings: Settings) -> None:
         mlflow_service(settings),
         scheduler_service(settings),
         *demo_services(settings),
-        # Capabilities' own processes (the features capability's Feast feature server).
+        # Capabilities' own processes (Capability.services; the shipped ones need none).
         *hub_services(settings.python, common),
     ]
 

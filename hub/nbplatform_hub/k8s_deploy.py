@@ -31,10 +31,10 @@ Manifests (:func:`.k8s_manifests.platform_manifests`), the objects the chart doe
   of the platform service, the scheduler and Dask job workers, with the users'
   workspaces and the job runs' folders.
 - ``ConfigMap`` ``nbplatform-profiles``: ``profiles.yaml`` for the platform pods.
-- ``Deployment``/``Service`` ``nbplatform``: the platform service with MLflow and
-  each capability's server (Feast's feature server) as containers of the same
-  pod, on Unix sockets in a pod-local folder, so the authenticated gateway stays
-  the only way to them, as on one machine.
+- ``Deployment``/``Service`` ``nbplatform``: the platform service with MLflow
+  (and any process a capability asks for) as containers of the same pod, on
+  Unix sockets in a pod-local folder, so the authenticated gateway stays the
+  only way to them, as on one machine.
 - ``Deployment`` ``nbplatform-scheduler`` (one replica, ``Recreate``): the job
   scheduler on the ``dask-kubernetes`` backend, with a ``ServiceAccount`` and a
   ``Role`` for the Dask operator's resources.

@@ -115,7 +115,7 @@ def _platform_deployment(settings: DeploySettings) -> dict[str, Any]:
         "metadata": meta(settings, "nbplatform", "service"),
         "spec": {
             "replicas": 1,
-            # MLflow and Feast keep sockets in the pod; one pod at a time.
+            # MLflow keeps its socket in the pod; one pod at a time.
             "strategy": {"type": "Recreate"},
             "selector": {"matchLabels": selector("service")},
             "template": {

@@ -2,7 +2,7 @@
 
 The kernels' Feast client config points the registry at the platform's API (read
 only, :class:`nbplatform.feast_registry.PlatformRegistryStore`) and the online
-store at the platform's gateway to Feast's feature server, with the hub token
+store at the platform's route of Feast's feature-server API, with the hub token
 read from the environment at each request (never written down). The kernel
 extension writes it to ``~/.nbplatform/feature_store.yaml`` and sets
 ``FEAST_FS_YAML_FILE_PATH``. Nothing here imports Feast until :func:`store`.
@@ -35,7 +35,7 @@ def client_config(platform_url: str | None = None, token_env_var: str | None = N
 
     The registry is read (only) from the platform's API through
     :class:`nbplatform.feast_registry.PlatformRegistryStore`, online reads go to the
-    platform's gateway of Feast's feature server; the token is read from
+    platform's route of Feast's feature-server API; the token is read from
     ``token_env_var`` at each request, never written down.
 
     Args:

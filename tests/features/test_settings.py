@@ -19,7 +19,6 @@ def test_defaults_are_embedded(tmp_path):
     assert config["offline_store"]["type"] == "nbplatform_features.offline.DuckDBOfflineStore"
     assert config["registry"]["path"] == str(tmp_path / "features/registry.db")
     assert settings.data_roots == (tmp_path / "features" / "data",)
-    assert settings.socket == tmp_path / "run" / "feast.sock"
 
 
 def test_redis_and_a_warehouse_by_configuration(tmp_path):

@@ -176,16 +176,28 @@ def test_artifacts_default_to_the_shared_volume() -> None:
     assert "AWS_ACCESS_KEY_ID" not in env
 
 
-def test_each_capability_server_runs_beside_the_service(objects) -> None:
-    from nbplatform_hub.service.capabilities import hub_services
+def test_a_capabilitys_own_process_runs_beside_the_service(settings, monkeypatch) -> None:
+    from nbplatform_hub.service import capabilities
 
-    deployment = _by(objects, "Deployment", "nbplatform")
-    names = {c["name"] for c in deployment["spec"]["template"]["spec"]["containers"]}
-    for service in hub_services("python", {}):
-        container = _container(deployment, service["name"])
-        assert container["command"] == ["python", *service["command"][1:]]
-        assert {"name": "run", "mountPath": "/srv/nbplatform/run"} in container["volumeMounts"]
-    assert {"platform", "mlflow"} < names
+    installed = capabilities.load_capabilities()
+    assert not [c.name for c in installed if c.services], "a shipped capability runs a process"
+    extra = capabilities.Capability(
+        name="cache",
+        resources=(),
+        services=lambda python, env: [
+            {"name": "cache_server", "command": [python, "-m", "cache.server"], "environment": env}
+        ],
+    )
+    monkeypatch.setattr(capabilities, "load_capabilities", lambda: [*installed, extra])
+    deployment = _by(
+        platform_manifests(settings, REPO_PROFILES.read_text()), "Deployment", "nbplatform"
+    )
+    names = [c["name"] for c in deployment["spec"]["template"]["spec"]["containers"]]
+    assert names == ["platform", "mlflow", "cache-server"]
+    container = _container(deployment, "cache-server")
+    assert container["command"] == ["python", "-m", "cache.server"]
+    assert container["image"] == settings.platform_image
+    assert {"name": "run", "mountPath": "/srv/nbplatform/run"} in container["volumeMounts"]
 
 
 def test_the_scheduler_runs_jobs_on_the_dask_operator(settings, objects) -> None:

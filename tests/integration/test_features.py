@@ -2,7 +2,7 @@
 
 A data scientist applies a definitions folder (parsed in the test process, sent
 as Feast protobufs), builds a point-in-time training frame, materializes, and
-looks features up through the gateway to Feast's own feature server, with
+looks features up through the gateway (Feast reads the online store in the service), with
 ``nbp.features`` and with the stock Feast SDK in a platform kernel. Bad
 definitions change nothing; viewers, other data scientists and admins get
 what the README says.
@@ -213,7 +213,7 @@ def test_materialize_then_look_up_online_and_see_freshness(platform, people, rep
     assert old["status"] == "succeeded", old
     latest = repo["stats"].sort_values("event_timestamp").groupby("driver_id").last()
     deadline = time.monotonic() + 30
-    while True:  # the feature server re-reads the registry every 2 s
+    while True:  # the service trusts its cached registry for 2 s
         answer = features.get_online_features(
             [{"driver_id": 1}, {"driver_id": 6}],
             features=["driver_stats:conv_rate", "driver_stats:trips"],
@@ -235,7 +235,7 @@ def test_materialize_then_look_up_online_and_see_freshness(platform, people, rep
     assert sum(conv["histogram"]["counts"]) == len(repo["stats"])
 
 
-def test_the_gateway_refuses_what_the_feature_server_would_not_serve(platform, people, repo):
+def test_the_gateway_refuses_what_feast_would_not_serve(platform, people, repo):
     viewer = people["viewer"]
     assert (
         _lookup(platform, None, {"entities": {"driver_id": [1]}, "features": []}).status_code == 401
@@ -254,7 +254,7 @@ def test_the_gateway_refuses_what_the_feature_server_would_not_serve(platform, p
         {"entities": {"driver_id": [1]}, "features": ["driver_stats:trips"], "x": 1},
     )
     assert extra.status_code == 400, extra.text
-    # A join key missing: the feature server would fail (500); the gateway says which.
+    # A join key missing: Feast would fail deep inside (a 500); the gateway says which.
     for body in (
         {"entities": {"trips": [1]}, "features": ["driver_stats:trips"]},
         {"entities": {"other": [1]}, "feature_service": "driver_model"},
@@ -262,6 +262,12 @@ def test_the_gateway_refuses_what_the_feature_server_would_not_serve(platform, p
         missing = _lookup(platform, viewer, body)
         assert missing.status_code == 400, missing.text
         assert "missing the join key driver_id" in missing.json()["message"], missing.text
+    # Values Feast cannot read as the join key's type: a 400 naming the value, never a 500.
+    for values, said in ((["abc"], "'abc'"), ([None], "null"), ([10**30], "out of range")):
+        body = {"entities": {"driver_id": values}, "features": ["driver_stats:trips"]}
+        wrong = _lookup(platform, viewer, body)
+        assert wrong.status_code == 400, wrong.text
+        assert said in wrong.json()["message"], wrong.text
     for path in ("features/server/push", "features/server/materialize"):
         assert platform.service("POST", path, viewer, json={}).status_code == 404
 

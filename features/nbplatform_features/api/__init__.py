@@ -1,1 +1,1 @@
-"""The feature store's REST resources (one module each) and the feature server's gateway."""
+"""The feature store's REST resources (one module each) and Feast's online-lookup route."""

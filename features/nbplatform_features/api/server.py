@@ -1,31 +1,30 @@
-"""``features/server/get-online-features``: the authenticated gateway to Feast's feature server.
+"""``features/server/get-online-features``: online lookups in Feast's feature-server API.
 
-Feast's feature server (:mod:`..server`) listens on a Unix socket only the
-platform reaches. This gateway serves the one route kernels need, with Feast's
-own request and answer shapes, so the stock Feast SDK's remote online store
-works through it (``online_store: {type: remote, path:
-<platform>/features/server}``; Feast sends the hub token as ``Bearer``).
+The one route of Feast's feature server that kernels need, with Feast's own
+request and answer shapes, so the stock Feast SDK's remote online store works
+through it (``online_store: {type: remote, path: <platform>/features/server}``;
+Feast sends the hub token as ``Bearer``). The platform service answers it
+itself (:mod:`..online`: Feast reads the online store in this process).
 
-It decides on exactly what it forwards: the body is parsed strictly, checked
-(known feature references or service, entity columns of equal length, bounded
-sizes) and re-serialized; the feature server receives those bytes and no
-others. Writes (``/push``, ``/materialize``...) are not forwarded: they go
-through the audited platform API.
+It decides on exactly what Feast is given: the body is parsed strictly,
+checked (known feature references or service, entity columns of equal length,
+bounded sizes, every join key the features need) and only the checked values
+reach Feast. Feast's other routes (``/push``, ``/materialize``...) do not exist
+here: writes go through the audited platform API.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 from tornado.ioloop import IOLoop
 
-from nbplatform.errors import InvalidParameterError, NotFoundError, UnavailableError
+from nbplatform.errors import InvalidParameterError, NotFoundError
 from nbplatform_hub.host import JSONAPIHandler
 
 from ..frames import FEATURE_REF
+from ..online import look_up
 from ..state import FeaturesState, Served
 from .common import READ
 
@@ -62,6 +61,11 @@ class OnlineFeaturesHandler(JSONAPIHandler):
             )
         if lengths.pop() > MAX_ROWS:
             raise InvalidParameterError(f"entities: at most {MAX_ROWS} rows per lookup.")
+        nulls = sorted(key for key, values in body.entities.items() if None in values)
+        if nulls:
+            raise InvalidParameterError(
+                f"entities: {', '.join(nulls)} holds a null; every row needs a value of each key."
+            )
         if body.feature_service:
             if body.feature_service not in served.services:
                 raise NotFoundError(
@@ -76,7 +80,7 @@ class OnlineFeaturesHandler(JSONAPIHandler):
                     raise NotFoundError(f"features: no feature {ref!r} in the registry.")
             views = {ref.split(":", 1)[0] for ref in body.features}
             needed = frozenset().union(*(served.keys.get(view, frozenset()) for view in views))
-        # Feast's server answers a missing join key with a 500; the caller's mistake is a 400.
+        # Feast fails on a missing join key with a KeyError deep inside; say which one is missing.
         missing = sorted(needed - body.entities.keys())
         if missing:
             raise InvalidParameterError(
@@ -89,29 +93,24 @@ class OnlineFeaturesHandler(JSONAPIHandler):
         return await IOLoop.current().run_in_executor(state.executor, state.served)
 
     async def post(self) -> None:
-        """Forward the checked lookup to the feature server and relay its answer."""
+        """Look the checked rows up (off the event loop) and answer as Feast's server does."""
         self.require_scope(READ)
         body = self.json_body(OnlineRequest)
         state = self.context.state["features"]
         self._check(body, state.fresh_served() or await self.blocking_served(state))
-        forwarded = json.dumps(body.model_dump(exclude_none=True), separators=(",", ":"))
-        try:
-            answer = await state.feature_server().post(
-                "/get-online-features",
-                content=forwarded,
-                headers={"Content-Type": "application/json"},
-            )
-        except httpx.HTTPError as e:
-            raise UnavailableError(
-                f"The feature server is not reachable on {state.settings.socket}: {e}"
-            ) from e
-        if answer.status_code >= 400:
-            detail = answer.text[:1000]
-            if answer.status_code < 500:
-                raise InvalidParameterError(f"The feature server refused the lookup: {detail}")
-            raise UnavailableError(f"The feature server failed: {detail}")
+        answer = await IOLoop.current().run_in_executor(
+            state.online_executor,
+            lambda: look_up(
+                state.repo,
+                body.entities,
+                body.features,
+                body.feature_service,
+                full_feature_names=body.full_feature_names,
+                include_feature_view_version_metadata=body.include_feature_view_version_metadata,
+            ),
+        )
         self.set_header("Content-Type", "application/json")
-        self.finish(answer.content)
+        self.finish(answer)
 
 
 routes: list[tuple[str, Any]] = [

@@ -1,0 +1,76 @@
+"""Online lookups in the service: a real Feast repository with its SQLite online store."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from nbplatform.errors import InvalidParameterError
+from nbplatform_features.online import look_up
+from nbplatform_features.repo import FeatureRepo
+from nbplatform_features.settings import FeaturesSettings
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    import pandas as pd
+    from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
+    from feast.types import Float64, Int64
+
+    home = tmp_path_factory.mktemp("home")
+    repo = FeatureRepo(FeaturesSettings.from_env(home, {}))
+    store = repo.store
+    rows = pd.DataFrame(
+        {
+            "driver_id": [1, 2],
+            "event_timestamp": [NOW - timedelta(hours=1), NOW],
+            "conv_rate": [0.25, 0.5],
+            "trips": [3, 4],
+        }
+    )
+    path = repo.settings.data_dir / "stats.parquet"
+    rows.to_parquet(path)
+    driver = Entity(name="driver", join_keys=["driver_id"], value_type=ValueType.INT64)
+    view = FeatureView(
+        name="driver_stats",
+        entities=[driver],
+        ttl=timedelta(days=1),
+        schema=[Field(name="conv_rate", dtype=Float64), Field(name="trips", dtype=Int64)],
+        source=FileSource(name="stats", path=str(path), timestamp_field="event_timestamp"),
+    )
+    service = FeatureService(name="driver_model", features=[view[["trips"]]])
+    store.apply([driver, view, service])
+    store.write_to_online_store("driver_stats", rows)
+    return repo
+
+
+def test_a_lookup_answers_in_feast_servers_shape(repo):
+    answer = json.loads(
+        look_up(repo, {"driver_id": [2, 1, 99]}, ["driver_stats:conv_rate", "driver_stats:trips"])
+    )
+    assert answer["metadata"]["feature_names"] == ["driver_id", "conv_rate", "trips"]
+    keys, conv, trips = answer["results"]
+    assert keys["values"] == [2, 1, 99]
+    assert conv["values"] == [0.5, 0.25, None]
+    assert trips["values"] == [4, 3, None]
+    assert trips["statuses"] == ["PRESENT", "PRESENT", "NOT_FOUND"]
+
+
+def test_a_feature_service_and_full_names(repo):
+    answer = json.loads(
+        look_up(repo, {"driver_id": [1]}, feature_service="driver_model", full_feature_names=True)
+    )
+    assert answer["metadata"]["feature_names"] == ["driver_id", "driver_stats__trips"]
+    assert answer["results"][1]["values"] == [3]
+
+
+@pytest.mark.parametrize(
+    "values, said", [(["abc"], "'abc'"), ([10**30], "out of range")], ids=["text", "huge"]
+)
+def test_a_value_feast_cannot_read_as_the_keys_type_is_a_clear_error(repo, values, said):
+    with pytest.raises(InvalidParameterError, match=said):
+        look_up(repo, {"driver_id": values}, ["driver_stats:trips"])
