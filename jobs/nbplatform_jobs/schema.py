@@ -72,6 +72,8 @@ job_runs = sa.Table(
     sa.Column("scheduled_for", sa.DateTime, nullable=True),
     sa.Column("parameters", sa.JSON, nullable=False),
     sa.Column("source_run_id", sa.String(32), nullable=True),
+    #: The run whose token asked for this one (a notebook starting a job), if any.
+    sa.Column("parent_run_id", sa.String(32), nullable=True),
     sa.Column("requested_by", sa.String(255), nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("not_before", sa.DateTime, nullable=True),

@@ -236,8 +236,9 @@ def insert_run(
     source_run_id: str | None = None,
     not_before: datetime | None = None,
     idempotency_token: str | None = None,
+    parent_run_id: str | None = None,
 ) -> dict[str, Any] | None:
-    """Queue a run of ``job``.
+    """Queue a run of ``job`` (``parent_run_id``: the run whose token asked for it).
 
     Returns:
         The run, or ``None`` when this scheduled time (and attempt) already has one,
@@ -256,6 +257,7 @@ def insert_run(
         "created_at": utcnow(),
         "not_before": not_before,
         "idempotency_token": idempotency_token,
+        "parent_run_id": parent_run_id,
     }
     try:
         with conn.begin_nested():
@@ -390,6 +392,7 @@ def run_model(run: dict[str, Any], run_dir: Path | None = None) -> dict[str, Any
         "scheduled_for": iso(run["scheduled_for"]),
         "parameters": run["parameters"],
         "source_run_id": run["source_run_id"],
+        "parent_run_id": run.get("parent_run_id"),
         "requested_by": run["requested_by"],
         "created_at": iso(run["created_at"]),
         "started_at": iso(run["started_at"]),

@@ -549,3 +549,26 @@ def test_jobs_and_runs_lie_in_the_platform_database_it_was_given(platform, serve
         }
     assert jobs == [("jobs-where", "where")] and runs == [("succeeded",)]
     assert {"alembic_version", "alembic_version_jobs"} <= chains
+
+
+def test_a_notebook_may_start_another_job_but_not_its_own(platform):
+    token = user(platform, "jobs-chain")
+    other = create(platform, token, name="chain-other")
+    body = [
+        "import os\nimport nbplatform as nbp\nfrom nbplatform.errors import ConflictError",
+        f"started = nbp.jobs.run_now({other['id']!r})\nprint('started', started['id'])",
+        "try:\n"
+        "    nbp.jobs.run_now(os.environ['NBP_JOB_ID'])\n"
+        "except ConflictError as e:\n"
+        "    print('refused:', e)",
+    ]
+    write_notebook(platform.home / "users/jobs-chain/chain.ipynb", body=body)
+    job = create(platform, token, name="chain", notebook="chain.ipynb")
+    run = wait_run(platform, token, run_now(platform, token, job)["id"], timeout=120)
+    assert run["status"] == "succeeded", run
+    log = platform.service("GET", f"api/runs/{run['id']}/log", token).json()["log"]
+    started = re.search(r"started ([0-9a-f]+)", log).group(1)
+    child = wait_run(platform, token, started)
+    assert child["parent_run_id"] == run["id"] and child["job_id"] == other["id"]
+    assert f"refused: Job {job['id']} is already part of this chain of runs" in log
+    assert [r["id"] for r in runs_of(platform, token, job)] == [run["id"]]

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from nbplatform.errors import InvalidParameterError, PermissionDeniedError
+from nbplatform.errors import ConflictError, InvalidParameterError, PermissionDeniedError
 from nbplatform_hub import host
 from nbplatform_hub.host import AuditedAPIHandler, page_size, page_token
 
@@ -54,6 +54,59 @@ def run_of_token(conn: Connection, token_id: str) -> Mapping[str, Any]:
         origin["git_commit"] = row.git_commit
         origin["git_dirty"] = bool(row.git_dirty)
     return origin
+
+
+#: The most runs one chain may hold: a run's token starts a run, whose token starts another...
+MAX_RUN_CHAIN = 8
+
+
+def parent_run(conn: Connection, job_id: str, token_id: str | None) -> str | None:
+    """The run whose token asks for a run of ``job_id``, after checking its chain.
+
+    A notebook run as a job may start jobs with its run's token (a drift check
+    retrains). The chain of runs that started one another may not start a job
+    it already holds, and may not grow past :data:`MAX_RUN_CHAIN` runs, so a
+    notebook that starts its own job (or two that start each other) stops at once
+    instead of queueing runs forever.
+
+    Args:
+        conn: The platform database.
+        job_id: The job asked to run.
+        token_id: The caller's token id (``user["token_id"]``).
+
+    Returns:
+        The asking run's id, or ``None`` for a token of no run.
+
+    Raises:
+        ConflictError: The chain already ran ``job_id``, or is as long as it may be.
+    """
+    if not token_id:
+        return None
+    columns = (job_runs.c.id, job_runs.c.job_id, job_runs.c.parent_run_id)
+    row = conn.execute(sa.select(*columns).where(job_runs.c.token_id == token_id)).first()
+    if row is None:
+        return None
+    chain = [row]
+    while chain[-1].parent_run_id and len(chain) <= MAX_RUN_CHAIN:
+        above = conn.execute(
+            sa.select(*columns).where(job_runs.c.id == chain[-1].parent_run_id)
+        ).first()
+        if above is None:
+            break
+        chain.append(above)
+    path = " <- ".join(f"run {r.id} of job {r.job_id}" for r in chain)
+    if any(r.job_id == job_id for r in chain):
+        raise ConflictError(
+            f"Job {job_id} is already part of this chain of runs ({path}): a run may "
+            "not start its own job again, directly or through other jobs. Schedule it "
+            "instead, or start it from a kernel."
+        )
+    if len(chain) >= MAX_RUN_CHAIN:
+        raise ConflictError(
+            f"This chain of runs that start one another is {len(chain)} runs long ({path}); "
+            f"at most {MAX_RUN_CHAIN} may start in a row."
+        )
+    return row.id
 
 
 #: A job or run id in a route (16 hex digits today; longer ones match no route: 404).

@@ -13,7 +13,7 @@ from ..definitions import validate
 from ..models import JobUpdate, RunRequest
 from ..runlog import DEFAULT_PAGE, MAX_PAGE, read_page
 from ..schema import FINAL_STATUSES, RUN_STATUSES
-from .common import ID_PATTERN, READ, JobsAPIHandler
+from .common import ID_PATTERN, READ, JobsAPIHandler, parent_run
 
 __all__ = ["routes"]
 
@@ -66,8 +66,15 @@ class JobRunsHandler(RunsMixin):
             values = validate(self.context.home, job["owner"], [], check, job)
             parameters = values.get("parameters", parameters)
         with self.context.engine.begin() as conn:
+            parent = parent_run(conn, job_id, self.user.get("token_id"))
             run = store.insert_run(
-                conn, job, "manual", parameters, self.user["name"], idempotency_token=token
+                conn,
+                job,
+                "manual",
+                parameters,
+                self.user["name"],
+                idempotency_token=token,
+                parent_run_id=parent,
             )
         if run is None and token and self.replay(job_id, token):  # the same request, at once
             return
@@ -161,7 +168,13 @@ class RunRerunHandler(RunsMixin):
             )
         with self.context.engine.begin() as conn:
             new = store.insert_run(
-                conn, job, "rerun", run["parameters"], self.user["name"], source_run_id=source
+                conn,
+                job,
+                "rerun",
+                run["parameters"],
+                self.user["name"],
+                source_run_id=source,
+                parent_run_id=parent_run(conn, job["id"], self.user.get("token_id")),
             )
         assert new is not None
         new["job_name"], new["owner"] = job["name"], job["owner"]

@@ -42,6 +42,8 @@ export interface IRun {
   scheduled_for: string | null;
   parameters: Parameters;
   source_run_id: string | null;
+  /** The run whose token started this one (a notebook that runs a job). */
+  parent_run_id: string | null;
   requested_by: string | null;
   created_at: string;
   started_at: string | null;

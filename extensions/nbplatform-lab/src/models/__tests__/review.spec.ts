@@ -13,6 +13,7 @@ function run(values: Partial<IRun> = {}): IRun {
     scheduled_for: null,
     parameters: {},
     source_run_id: null,
+    parent_run_id: null,
     requested_by: 'alice',
     created_at: '2026-12-03T10:00:00+00:00',
     started_at: null,
