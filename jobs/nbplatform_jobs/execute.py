@@ -81,18 +81,31 @@ def _encrypted_kernel_manager(base: Any = None) -> Any:
 
     The platform's kernelspecs declare ``supported_encryption: [curve]``; other
     kernels run over plain TCP on loopback, as before. ``base``: the class to
-    extend (papermill's ``AsyncKernelManager`` by default; nbval takes the
-    blocking ``KernelManager``).
+    extend (papermill's ``AsyncKernelManager`` by default, whose clients are
+    :class:`.kernel_client.PatientKernelClient`; nbval takes the blocking
+    ``KernelManager``, whose channels poll with ``zmq_poll`` already).
     """
+    from jupyter_client.client import KernelClient
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum
+    from traitlets import CaselessStrEnum, DottedObjectName, Type
+
+    from .kernel_client import PatientKernelClient
 
     class EncryptedKernelManager(base or AsyncKernelManager):  # type: ignore[misc]
         transport_encryption = CaselessStrEnum(
             ["disabled", "auto", "required"], default_value="auto", config=True
         )
 
-    return EncryptedKernelManager
+    if base is not None:
+        return EncryptedKernelManager
+
+    class PatientKernelManager(EncryptedKernelManager):
+        client_class = DottedObjectName(
+            f"{PatientKernelClient.__module__}.{PatientKernelClient.__name__}"
+        )
+        client_factory = Type(PatientKernelClient, klass=KernelClient)
+
+    return PatientKernelManager
 
 
 def _owner_kernel_manager(spec: dict[str, Any], base: Any = None) -> Any:
