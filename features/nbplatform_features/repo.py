@@ -93,8 +93,9 @@ class FeatureRepo:
                 if self._store is None:
                     from feast import FeatureStore
 
-                    write_config(self.settings)
-                    self._store = FeatureStore(repo_path=str(self.settings.repo))
+                    path = write_config(self.settings)
+                    # Named, so that a client config in FEAST_FS_YAML_FILE_PATH is never read.
+                    self._store = FeatureStore(repo_path=str(self.settings.repo), fs_yaml_file=path)
         return self._store
 
     def reset(self) -> None:
