@@ -15,6 +15,7 @@ here: writes go through the audited platform API.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,6 +49,9 @@ class OnlineRequest(BaseModel):
 
 class OnlineFeaturesHandler(JSONAPIHandler):
     """``POST`` looks features up in the online store (Feast's feature-server API)."""
+
+    #: Answered lookups are logged at DEBUG (see ``log_request``): serving is high-rate.
+    access_log_level = logging.DEBUG
 
     def _check(self, body: OnlineRequest, served: Served) -> None:
         if bool(body.features) == bool(body.feature_service):

@@ -14,7 +14,8 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from sqlalchemy import Engine
 from tornado.httpclient import AsyncHTTPClient
-from tornado.web import Application, authenticated
+from tornado.log import access_log
+from tornado.web import Application, RequestHandler, authenticated
 
 from nbplatform.errors import UnavailableError
 
@@ -114,7 +115,28 @@ def make_app(
         nbp_context=context,
         cookie_secret=os.urandom(32),
         xsrf_cookies=False,
+        log_function=log_request,
     )
+
+
+def log_request(handler: RequestHandler) -> None:
+    """Write a request to tornado's access log, as tornado does, but quieter where asked.
+
+    An answered request (status under 400) is logged at the handler's
+    ``access_log_level`` (``INFO`` unless it says otherwise): a high-rate read
+    route such as online lookups logs at ``DEBUG``, as JupyterHub logs its
+    health checks, so serving does not fill the log or spend a tenth of the
+    event loop on it. Refusals and failures are always logged (``WARNING`` for
+    4xx, ``ERROR`` for 5xx).
+    """
+    status = handler.get_status()
+    if status < 400:
+        level = getattr(handler, "access_log_level", logging.INFO)
+    else:
+        level = logging.WARNING if status < 500 else logging.ERROR
+    if access_log.isEnabledFor(level):
+        elapsed_ms = 1000.0 * handler.request.request_time()
+        access_log.log(level, "%d %s %.2fms", status, handler._request_summary(), elapsed_ms)
 
 
 def main() -> None:
