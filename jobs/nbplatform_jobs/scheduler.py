@@ -52,12 +52,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from nbplatform.errors import NbplatformError
-from nbplatform_hub import host
 
 from . import gate, store
 from .backends import Backend, stop_run
-from .definitions import profile_gpus
 from .notify import notify
+from .run_gpus import RunGpus
 from .runfiles import prepare
 from .schema import job_runs, jobs
 from .settings import JobsSettings
@@ -151,12 +150,7 @@ class Scheduler:
         self.aps: Any = None
         #: Runs of GPU profiles take devices as servers do, from the machine's shared
         #: leases (a cluster backend's workers get theirs from the cluster instead).
-        self.gpus = (
-            host.GpuAllocator.from_environment(leases=host.gpu_lease_file(settings.home))
-            if backend.name == "local"
-            else None
-        )
-        self._waiting_for_gpus: set[str] = set()
+        self.gpus = RunGpus.for_backend(backend.name, settings.home, engine, self.pid)
         #: The platform as runs reach it: in-cluster where a Kubernetes worker runs them.
         self.runs_url = (
             settings.dask_platform_url
@@ -307,14 +301,14 @@ class Scheduler:
         for run_id, job_id, profile in queued:
             if free <= 0:
                 break
-            if job_id in full or not self._gpus_free(run_id, profile):
+            if job_id in full or not (self.gpus is None or self.gpus.free_for(run_id, profile)):
                 continue
             claimed = self._claim(run_id, job_id)
             if claimed is None:
                 full.add(job_id)  # at its limit (or the run went elsewhere): next job
                 continue
             job, run = claimed
-            ready, devices = self._take_gpus(job, run)
+            ready, devices = (True, None) if self.gpus is None else self.gpus.take(job, run)
             if not ready:
                 continue  # back in the queue until a GPU is free
             try:
@@ -345,55 +339,6 @@ class Scheduler:
             self.active[run_id] = Active(run_id, job_id, future, Path(spec.run_dir))
             free -= 1
             log.info("run %s of job %s started (attempt %s)", run_id, job["name"], run["attempt"])
-
-    def _gpus_free(self, run_id: str, profile: str) -> bool:
-        """Whether a run of ``profile`` could have its GPUs now (it waits queued if not)."""
-        count = profile_gpus(profile)
-        if self.gpus is None or count <= 0:
-            return True
-        ok, reason = self.gpus.availability(count, profile=profile)
-        if not ok and run_id not in self._waiting_for_gpus:
-            self._waiting_for_gpus.add(run_id)
-            log.info("run %s waits for a GPU: %s", run_id, reason)
-        return ok
-
-    def _take_gpus(self, job: dict[str, Any], run: dict[str, Any]) -> tuple[bool, list[str] | None]:
-        """Take the GPUs of a claimed run: ``(ready, devices)``.
-
-        ``devices`` is ``[]`` for a CPU profile and ``None`` where a cluster
-        backend's workers have their own devices. Not ready: no GPU is free now;
-        the run is put back in the queue (and logged once) and starts on a later
-        pass, when a server or another run gives its devices back.
-        """
-        count = profile_gpus(job["profile"])
-        if self.gpus is None:
-            return True, None
-        if count <= 0:
-            return True, []
-        try:
-            owner = f"{host.GPU_JOB_PREFIX}{run['id']}"
-            devices = self.gpus.allocate(owner, count, profile=job["profile"])
-        except host.GpuUnavailableError as e:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    job_runs.update()
-                    .where(
-                        job_runs.c.id == run["id"],
-                        job_runs.c.status == "running",
-                        job_runs.c.pid == self.pid,
-                    )
-                    .values(status="queued", started_at=None, heartbeat_at=None, pid=None)
-                )
-            if run["id"] not in self._waiting_for_gpus:
-                self._waiting_for_gpus.add(run["id"])
-                log.info("run %s waits for a GPU: %s", run["id"], e.message)
-            return False, None
-        self._waiting_for_gpus.discard(run["id"])
-        return True, devices
-
-    def _release_gpus(self, run_id: str) -> None:
-        if self.gpus is not None:
-            self.gpus.release(f"{host.GPU_JOB_PREFIX}{run_id}")
 
     def _claim(self, run_id: str, job_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """Claim a queued run for this scheduler, atomically, within its job's limit.
@@ -499,7 +444,8 @@ class Scheduler:
         """
         status = outcome["status"]
         claimant = self.pid if claimant is _MINE else claimant
-        self._release_gpus(run_id)
+        if self.gpus is not None:
+            self.gpus.release(run_id)
         by = job_runs.c.pid.is_(None) if claimant is None else job_runs.c.pid == claimant
         with self.engine.begin() as conn:
             ended = conn.execute(
@@ -584,28 +530,8 @@ class Scheduler:
                 log.warning("run %s was interrupted: %s", run_id, outcome["status"])
         for job, run, passed, reason in gate.sweep(self.engine):
             gate.audit(self.engine, job, run, passed, reason)
-        self._prune_gpu_leases()
-
-    def _prune_gpu_leases(self) -> None:
-        """Give back the GPUs of job runs that no longer run (deleted, or settled elsewhere)."""
-        if self.gpus is None:
-            return
-        held = [o for o in self.gpus.holdings() if o.startswith(host.GPU_JOB_PREFIX)]
-        if not held:
-            return
-        with self.engine.connect() as conn:
-            running = {
-                row.id
-                for row in conn.execute(
-                    sa.select(job_runs.c.id).where(
-                        job_runs.c.id.in_([o.removeprefix(host.GPU_JOB_PREFIX) for o in held]),
-                        job_runs.c.status == "running",
-                    )
-                )
-            }
-        for owner in held:
-            if owner.removeprefix(host.GPU_JOB_PREFIX) not in running:
-                self.gpus.release(owner)
+        if self.gpus is not None:
+            self.gpus.prune()
 
     def stop(self) -> None:
         """Stop triggers; interrupt running runs (they are settled as after a crash)."""
