@@ -78,6 +78,7 @@ def _verdicts(result: Any) -> dict[str, Any]:
 def child_ours(rows: int) -> dict[str, Any]:
     """Our side: evaluate (statistics from scratch), evaluate (reused), report_html."""
     from nbplatform import drift_engine as de
+    from nbplatform.drift_evidently import report_html
 
     ref, cur = make_frames(rows)
     de.clear_cache()
@@ -91,7 +92,7 @@ def child_ours(rows: int) -> dict[str, Any]:
     de.evaluate(stats, cur)
     t_reused = time.perf_counter() - started
     started = time.perf_counter()
-    html = de.report_html(ref, cur)
+    html = report_html(ref, cur)
     t_report = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
@@ -113,11 +114,11 @@ def result_columns(result: Any) -> list[str]:
 
 def child_evidently(rows: int) -> dict[str, Any]:
     """Evidently's side: its DataDriftPreset report on the full frames."""
-    from nbplatform import drift_engine as de
+    from nbplatform.drift_evidently import evidently_result
 
     ref, cur = make_frames(rows)
     started = time.perf_counter()
-    result = de.evidently_result(ref, cur)
+    result = evidently_result(ref, cur)
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"t_run": elapsed, "peak_rss_mb": peak, "verdicts": _verdicts(result)}

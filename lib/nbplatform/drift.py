@@ -419,7 +419,7 @@ def check(
         SchemaMismatchError: Reference and current do not have the tested columns
             (the message names them).
     """
-    from . import drift_engine
+    from . import drift_engine, drift_evidently
 
     spec = get_monitor(monitor, client=client) if monitor else None
     ref, cur, default_columns, window = _resolve(reference, current, spec, client)
@@ -440,7 +440,7 @@ def check(
     )
     html = None
     if report:
-        html = drift_engine.report_html(  # the tested columns only, as the verdicts
+        html = drift_evidently.report_html(  # the tested columns only, as the verdicts
             ref[columns],
             cur[columns],
             columns=columns,
