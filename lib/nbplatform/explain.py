@@ -40,14 +40,13 @@ import json
 import os
 import sys
 import tempfile
-import warnings
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ._extras import require
 from .errors import InvalidParameterError, NotFoundError
+from .explainers import _bounded, _np, _pd, _shap, deep_values, kernel_values, tree_values
 
 __all__ = ["Explanation", "explain", "load_importance", "log_explanation"]
 
@@ -55,11 +54,6 @@ __all__ = ["Explanation", "explain", "load_importance", "log_explanation"]
 TAG_KIND = "nbplatform.explain.kind"
 TAG_ROWS = "nbplatform.explain.rows"
 IMPORTANCE_FILE = "importance.json"
-
-
-_np = partial(require, "numpy", "drift", "nbp.explain", "NumPy")
-_pd = partial(require, "pandas", "drift", "nbp.explain", "pandas")
-_shap = partial(require, "shap", "drift", "nbp.explain", "SHAP")
 
 
 @dataclass(eq=False)
@@ -210,15 +204,6 @@ def _frame(model: Any, X: Any, what: str = "X", names: Any = None) -> Any:
     return frame
 
 
-def _bounded(frame: Any, limit: int | None, seed: int) -> Any:
-    """At most ``limit`` rows of ``frame``: a seeded sample without replacement, in order."""
-    if limit is None or len(frame) <= limit:
-        return frame
-    np = _np()
-    keep = np.sort(np.random.default_rng(seed).choice(len(frame), size=limit, replace=False))
-    return frame.iloc[keep]
-
-
 def _positive(name: str, value: Any, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
@@ -245,107 +230,6 @@ def _select(values: Any, expected: Any) -> tuple[Any, float, str, Any, Any]:
     mean = np.abs(values).mean(axis=2)
     label = f"mean |SHAP| over {outputs} classes"
     return mean, float(expected.mean()), label, values, expected
-
-
-# Explainers ---------------------------------------------------------------------
-def _tree(model: Any, frame: Any, background: Any, background_rows: int, seed: int) -> Any:
-    """TreeExplainer's answer, or None when it does not take the model."""
-    shap = _shap()
-    try:
-        if background is None:
-            explainer = shap.TreeExplainer(model)
-        else:
-            bg = _bounded(background, background_rows, seed)
-            explainer = shap.TreeExplainer(model, data=bg, feature_perturbation="interventional")
-    except Exception:  # noqa: BLE001 - SHAP raises several kinds for "not a tree model"
-        return None
-    return explainer.shap_values(frame), explainer.expected_value
-
-
-def _deep(model: Any, frame: Any, background: Any, background_rows: int, seed: int) -> Any:
-    import torch
-
-    shap = _shap()
-    parameter = next(model.parameters(), None)
-    dtype = parameter.dtype if parameter is not None else torch.float32
-    device = parameter.device if parameter is not None else torch.device("cpu")
-    bg_frame = _bounded(frame if background is None else background, background_rows, seed)
-
-    def tensor(f: Any) -> Any:
-        return torch.as_tensor(f.to_numpy(dtype="float64"), dtype=dtype, device=device)
-
-    x, bg = tensor(frame), tensor(bg_frame)
-    was_training = model.training
-    model.eval()
-    try:
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                explainer = shap.DeepExplainer(model, bg)
-                values = explainer.shap_values(x)
-            for warning in caught:  # only when DeepExplainer's answer is kept
-                warnings.warn_explicit(
-                    warning.message, warning.category, warning.filename, warning.lineno
-                )
-            return values, explainer.expected_value, "DeepExplainer"
-        except Exception:  # noqa: BLE001 - DeepExplainer refuses many layers; try gradients
-            explainer = shap.GradientExplainer(model, bg)
-            values = explainer.shap_values(x)
-            with torch.no_grad():
-                out = model(bg).detach().cpu().numpy().reshape(len(bg), -1).mean(axis=0)
-            return values, out, "GradientExplainer"
-    finally:
-        model.train(was_training)
-
-
-def _predict_function(model: Any, columns: list[str]) -> Any:
-    """The function KernelExplainer evaluates (class 1's probability for binary classifiers)."""
-    pd = _pd()
-    named = getattr(model, "feature_names_in_", None) is not None
-
-    def rows(x: Any) -> Any:
-        return pd.DataFrame(x, columns=columns) if named else x
-
-    classifier = hasattr(model, "classes_") or getattr(model, "_estimator_type", "") == "classifier"
-    if classifier and hasattr(model, "predict_proba"):
-        if len(getattr(model, "classes_", [])) == 2:
-            return lambda x: model.predict_proba(rows(x))[:, 1]
-        return lambda x: model.predict_proba(rows(x))
-    if classifier and hasattr(model, "decision_function"):
-        return lambda x: model.decision_function(rows(x))
-    if hasattr(model, "predict"):
-        return lambda x: model.predict(rows(x))
-    if callable(model):
-        return model
-    raise InvalidParameterError(
-        f"Cannot explain a {type(model).__name__}: it has no predict, predict_proba or __call__."
-    )
-
-
-def _kernel(
-    model: Any,
-    frame: Any,
-    background: Any,
-    background_rows: int,
-    nsamples: int,
-    seed: int,
-    progress: bool,
-) -> Any:
-    np = _np()
-    shap = _shap()
-    columns = list(frame.columns)
-    function = _predict_function(model, columns)
-    bg = frame if background is None else background
-    numeric = all(np.issubdtype(dtype, np.number) for dtype in bg.dtypes)
-    k = min(background_rows, len(bg))
-    if numeric and k < len(bg):
-        summary = shap.kmeans(bg.to_numpy(dtype="float64"), k)
-    else:
-        summary = _bounded(bg, k, seed).to_numpy()
-    explainer = shap.KernelExplainer(function, summary, seed=seed)
-    x = frame.to_numpy(dtype="float64") if numeric else frame.to_numpy()
-    values = explainer.shap_values(x, nsamples=nsamples, silent=not progress)
-    return values, explainer.expected_value
 
 
 def explain(
@@ -390,15 +274,17 @@ def explain(
     if bg is not None and list(bg.columns) != list(frame.columns):
         raise InvalidParameterError("background must have the same columns as X.")
     if _is_torch(model):
-        raw, expected, explainer = _deep(model, frame, bg, background_rows, seed)
+        raw, expected, explainer = deep_values(model, frame, bg, background_rows, seed)
         kind = "deep"
     else:
-        answer = _tree(model, frame, bg, background_rows, seed)
+        answer = tree_values(model, frame, bg, background_rows, seed)
         if answer is not None:
             raw, expected = answer
             kind, explainer = "tree", "TreeExplainer"
         else:
-            raw, expected = _kernel(model, frame, bg, background_rows, nsamples, seed, progress)
+            raw, expected = kernel_values(
+                model, frame, bg, background_rows, nsamples, seed, progress
+            )
             kind, explainer = "kernel", "KernelExplainer"
     values, expected_value, output, class_values, class_expected = _select(raw, expected)
     if output == "prediction" and len(getattr(model, "classes_", ())) == 2:
