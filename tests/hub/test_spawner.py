@@ -120,14 +120,14 @@ def test_the_spawn_page_gives_the_true_reason_a_gpu_profile_is_unavailable(
 ):
     import sys
 
-    from nbplatform_hub import gpus, spawner
+    from nbplatform_hub import gpu_discovery, spawner
 
     monkeypatch.delenv("NBP_GPUS", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("NBP_HOME", str(tmp_path))
     monkeypatch.setitem(sys.modules, "pynvml", None)  # no NVML on this (pretend) machine
-    monkeypatch.setattr(gpus, "DEV_DIR", tmp_path)  # and no /dev/nvidia<N>
+    monkeypatch.setattr(gpu_discovery, "DEV_DIR", tmp_path)  # and no /dev/nvidia<N>
     monkeypatch.setattr(spawner, "_allocator", None)
     row = _gpu_row(_spawn_page())
     assert "disabled" in row and says in row and not_said not in row
