@@ -39,15 +39,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import signal
 import threading
-from dataclasses import dataclass
-from pathlib import Path
 
 import psutil
 
 from nbplatform.errors import ConfigurationError, InvalidParameterError
+
+from .cgroups import cgroup_available, find_site, group_name, read_text, write
 
 __all__ = [
     "BACKENDS",
@@ -60,7 +59,6 @@ __all__ = [
 ]
 
 BACKENDS = ("auto", "cgroup", "watchdog", "none")
-GROUP_PARENT = "nbplatform"
 
 _log = logging.getLogger(__name__)
 
@@ -137,125 +135,7 @@ class NoMemoryLimit(MemoryLimit):
 
 
 # ---------------------------------------------------------------------------
-# cgroups
-
-
-@dataclass(frozen=True)
-class _CgroupSite:
-    """Where server groups are made: ``parent/<name>``; ``home`` takes leftover pids."""
-
-    version: int
-    parent: Path
-    home: Path
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
-def _write(path: Path, value: str) -> None:
-    with open(path, "w") as handle:
-        handle.write(value)
-
-
-def _cgroup_mounts() -> list[tuple[str, str, Path, list[str]]]:
-    """Return ``(fstype, root, mountpoint, super options)`` of the cgroup mounts."""
-    mounts = []
-    for line in _read_text(Path("/proc/self/mountinfo")).splitlines():
-        left, _, right = line.partition(" - ")
-        fields, rest = left.split(), right.split()
-        if len(fields) < 5 or len(rest) < 3 or rest[0] not in ("cgroup", "cgroup2"):
-            continue
-        mounts.append((rest[0], fields[3], Path(fields[4]), rest[2].split(",")))
-    return mounts
-
-
-def _own_memory_cgroup() -> str | None:
-    """Return this process's cgroup path in the v1 memory hierarchy, if any."""
-    for line in _read_text(Path("/proc/self/cgroup")).splitlines():
-        parts = line.split(":", 2)
-        if len(parts) == 3 and "memory" in parts[1].split(","):
-            return parts[2]
-    return None
-
-
-def _under_mount(root: str, mountpoint: Path, path: str | None) -> Path | None:
-    if path is None:
-        return None
-    if root != "/" and not (path == root or path.startswith(root.rstrip("/") + "/")):
-        return None
-    relative = path[len(root) :] if root != "/" else path
-    return mountpoint / relative.lstrip("/")
-
-
-def _v2_site(mountpoint: Path) -> _CgroupSite | None:
-    if "memory" not in _read_text(mountpoint / "cgroup.controllers").split():
-        return None
-    try:
-        if "memory" not in _read_text(mountpoint / "cgroup.subtree_control").split():
-            _write(mountpoint / "cgroup.subtree_control", "+memory")
-        parent = mountpoint / GROUP_PARENT
-        parent.mkdir(exist_ok=True)
-        if "memory" not in _read_text(parent / "cgroup.subtree_control").split():
-            _write(parent / "cgroup.subtree_control", "+memory")
-    except OSError as exc:
-        _log.debug("cgroup v2 at %s is not usable for memory limits: %s", mountpoint, exc)
-        return None
-    return _CgroupSite(version=2, parent=parent, home=mountpoint)
-
-
-def _v1_site(candidate: Path) -> _CgroupSite | None:
-    if not (candidate / "memory.limit_in_bytes").is_file():
-        return None
-    parent = candidate / GROUP_PARENT
-    try:
-        parent.mkdir(exist_ok=True)
-    except OSError as exc:
-        _log.debug("cgroup v1 memory at %s is not writable: %s", candidate, exc)
-        return None
-    if not (parent / "memory.limit_in_bytes").is_file():
-        return None
-    return _CgroupSite(version=1, parent=parent, home=candidate)
-
-
-def _find_site() -> _CgroupSite | None:
-    own = _own_memory_cgroup()
-    mounts = _cgroup_mounts()
-    # v2: groups go under the hierarchy's root, the one cgroup exempt from the
-    # no-internal-process rule; v1: next to the hub's own memory cgroup, so an
-    # outer limit (a container's) still applies, else under the root.
-    for fstype, _root, mountpoint, _options in mounts:
-        if fstype == "cgroup2":
-            site = _v2_site(mountpoint)
-            if site is not None:
-                return site
-    for fstype, root, mountpoint, options in mounts:
-        if fstype != "cgroup" or "memory" not in options:
-            continue
-        candidates = [_under_mount(root, mountpoint, own), mountpoint]
-        for candidate in dict.fromkeys(c for c in candidates if c is not None):
-            site = _v1_site(candidate)
-            if site is not None:
-                return site
-    return None
-
-
-def cgroup_available() -> bool:
-    """Say whether a writable cgroup memory controller (v2 or v1) is usable here.
-
-    Returns:
-        True when :class:`CgroupMemoryLimit` can be created (creates the empty
-        ``nbplatform`` parent group as a side effect).
-    """
-    return _find_site() is not None
-
-
-def _group_name(name: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    return safe if safe and not safe.startswith(".") else f"_{safe}"
+# cgroups (where a group can be made: :mod:`.cgroups`)
 
 
 class CgroupMemoryLimit(MemoryLimit):
@@ -276,7 +156,7 @@ class CgroupMemoryLimit(MemoryLimit):
 
     def __init__(self, name: str, limit_bytes: int, *, log: logging.Logger | None = None) -> None:
         super().__init__(name, limit_bytes, log=log)
-        site = _find_site()
+        site = find_site()
         if site is None:
             raise ConfigurationError(
                 "Memory enforcement 'cgroup' needs a writable cgroup memory controller "
@@ -286,7 +166,7 @@ class CgroupMemoryLimit(MemoryLimit):
             )
         self.version = site.version
         self._home = site.home
-        self.path = site.parent / _group_name(name)
+        self.path = site.parent / group_name(name)
         self._closed = False
         self.path.mkdir(exist_ok=True)
         try:
@@ -298,20 +178,20 @@ class CgroupMemoryLimit(MemoryLimit):
     def _set_limit(self) -> None:
         limit = str(self.limit_bytes)
         if self.version == 2:
-            _write(self.path / "memory.max", limit)
+            write(self.path / "memory.max", limit)
             if (self.path / "memory.swap.max").exists():
-                _write(self.path / "memory.swap.max", "0")
+                write(self.path / "memory.swap.max", "0")
             return
         memory = self.path / "memory.limit_in_bytes"
         memsw = self.path / "memory.memsw.limit_in_bytes"
         if not memsw.exists():
-            _write(memory, limit)
+            write(memory, limit)
             return
         # memsw (memory + swap) may never be below memory: raise it first when growing.
-        current = int(_read_text(memory).strip() or 0)
+        current = int(read_text(memory).strip() or 0)
         order = [memsw, memory] if self.limit_bytes > current else [memory, memsw]
         for path in order:
-            _write(path, limit)
+            write(path, limit)
 
     def attach(self, pid: int) -> None:
         """Move ``pid`` into the group; processes it forks later stay in it.
@@ -323,17 +203,17 @@ class CgroupMemoryLimit(MemoryLimit):
             ProcessLookupError: There is no process ``pid``.
             OSError: The kernel refused the move.
         """
-        _write(self.path / "cgroup.procs", str(pid))
+        write(self.path / "cgroup.procs", str(pid))
         self.log.debug("%s; pid %s attached", self.describe(), pid)
 
     def pids(self) -> list[int]:
         """Return the pids in the group."""
-        return [int(p) for p in _read_text(self.path / "cgroup.procs").split()]
+        return [int(p) for p in read_text(self.path / "cgroup.procs").split()]
 
     def _remove(self) -> None:
         for pid in self.pids():
             with contextlib.suppress(OSError):
-                _write(self._home / "cgroup.procs", str(pid))
+                write(self._home / "cgroup.procs", str(pid))
         try:
             self.path.rmdir()
         except FileNotFoundError:
