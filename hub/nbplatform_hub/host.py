@@ -64,7 +64,8 @@ if TYPE_CHECKING:
     from .service.audit import AuditEntry, register_token_origin, token_origin
     from .service.audit import record as record_audit
     from .service.audited import AuditedAPIHandler
-    from .service.base import JSONAPIHandler, parse_json, parse_json_object
+    from .service.base import JSONAPIHandler
+    from .service.json_input import parse_json, parse_json_object
     from .service.loopback import decode as decode_answer
     from .service.loopback import service_url
     from .service.mlflow_transport import client as socket_client
@@ -83,8 +84,8 @@ _LAZY = {
     "record_audit": ("service.audit", "record"),
     "AuditedAPIHandler": ("service.audited", "AuditedAPIHandler"),
     "JSONAPIHandler": ("service.base", "JSONAPIHandler"),
-    "parse_json": ("service.base", "parse_json"),
-    "parse_json_object": ("service.base", "parse_json_object"),
+    "parse_json": ("service.json_input", "parse_json"),
+    "parse_json_object": ("service.json_input", "parse_json_object"),
     "Allow": ("service.notices", "Allow"),
     "Smtp": ("service.notices", "Smtp"),
     "check_destination": ("service.notices", "check_destination"),

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from nbplatform.errors import InvalidParameterError
 
-from .base import MAX_JSON_DEPTH, check_argument, parse_json
+from .json_input import MAX_JSON_DEPTH, check_argument, parse_json
 
 #: The largest JSON body of an API call (a log-batch of 1,000 metrics is ~100 KB).
 MAX_JSON_BODY = 8 * 1024 * 1024
@@ -293,7 +293,7 @@ def query_pairs(query: str, strict: bool = True) -> list[tuple[str, str]]:
 
     Raises:
         InvalidParameterError: Malformed, or a name or value that is not UTF-8,
-            too long or holds a control character (:func:`.base.check_argument`),
+            too long or holds a control character (:func:`.json_input.check_argument`),
             naming the parameter.
     """
     try:

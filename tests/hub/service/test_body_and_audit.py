@@ -12,14 +12,14 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from nbplatform.errors import InvalidParameterError
 from nbplatform_hub.service import audit
-from nbplatform_hub.service.base import (
+from nbplatform_hub.service.db import connect
+from nbplatform_hub.service.errors import error_body, scrub, status_for
+from nbplatform_hub.service.json_input import (
     MAX_BODY_BYTES,
     BodyError,
     parse_json,
     parse_json_object,
 )
-from nbplatform_hub.service.db import connect
-from nbplatform_hub.service.errors import error_body, scrub, status_for
 
 #: Text a body may hold: anything but NUL (lone surrogates are not text at all).
 TEXT = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)))
