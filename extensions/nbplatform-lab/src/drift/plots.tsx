@@ -1,5 +1,6 @@
 import * as React from 'react';
 
+import { DottedLine, HorizontalRule, PlotFrame, shorten } from '../common/plot';
 import {
   formatNumber,
   formatShare,
@@ -56,47 +57,29 @@ export function Sparkline(props: {
     `check${history.length === 1 ? '' : 's'}` +
     (last ? `, latest ${formatShare(last.drift_share)}` : '');
   return (
-    <svg
-      className="nbp-Plot nbp-DriftSparkline"
-      data-testid="nbp-drift-sparkline"
-      data-points={history.length}
+    <PlotFrame
+      className="nbp-DriftSparkline"
+      testId="nbp-drift-sparkline"
+      data={{ 'data-points': history.length }}
       width={width}
       height={height}
-      viewBox={`0 0 ${width} ${height}`}
-      role="img"
-      aria-label={label}
+      label={label}
+      titled
     >
-      <title>{label}</title>
-      <line
-        className="nbp-Plot-axis"
-        x1={0}
-        y1={threshold.y}
-        x2={width}
-        y2={threshold.y}
-        strokeDasharray="3 2"
-        style={{ stroke: 'var(--jp-border-color1)' }}
+      <HorizontalRule y={threshold.y} width={width} dashed />
+      <DottedLine
+        points={points}
+        path={points.length > 1 ? sparklinePath(points) : ''}
+        className="nbp-DriftSparkline-line"
+        testId="nbp-drift-sparkline-path"
+        radius={1.2}
+        keyOf={(_, i) => history[i].check_id}
+        tip={(_, i) =>
+          `check ${history[i].check_id}: ${formatShare(history[i].drift_share)} (${history[i].status})`
+        }
+        fill={(_, i) => STROKE[history[i].status] ?? STROKE.unknown}
       />
-      {points.length > 1 && (
-        <path
-          className="nbp-DriftSparkline-line"
-          data-testid="nbp-drift-sparkline-path"
-          d={sparklinePath(points)}
-          fill="none"
-          style={{ stroke: 'var(--jp-brand-color1)', strokeWidth: 1.5 }}
-        />
-      )}
-      {points.map((p, i) => (
-        <circle
-          key={history[i].check_id}
-          cx={p.x}
-          cy={p.y}
-          r={i === points.length - 1 ? 2.5 : 1.2}
-          style={{ fill: STROKE[history[i].status] ?? STROKE.unknown }}
-        >
-          <title>{`check ${history[i].check_id}: ${formatShare(history[i].drift_share)} (${history[i].status})`}</title>
-        </circle>
-      ))}
-    </svg>
+    </PlotFrame>
   );
 }
 
@@ -138,15 +121,13 @@ export function ImportanceChart(props: {
       >
         {title}
       </figcaption>
-      <svg
-        className="nbp-Plot nbp-DriftImportance-plot"
-        data-testid="nbp-drift-importance-plot"
-        data-bars={bars.length}
+      <PlotFrame
+        className="nbp-DriftImportance-plot"
+        testId="nbp-drift-importance-plot"
+        data={{ 'data-bars': bars.length }}
         width={width}
         height={height}
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
-        aria-label={`${title}: mean |SHAP value| per feature (SHAP summary bar plot)`}
+        label={`${title}: mean |SHAP value| per feature (SHAP summary bar plot)`}
       >
         {bars.map((bar, i) => (
           <g key={bar.feature} data-feature={bar.feature}>
@@ -157,9 +138,7 @@ export function ImportanceChart(props: {
               y={i * ROW + ROW - 3}
               textAnchor="end"
             >
-              {bar.feature.length > 14
-                ? `${bar.feature.slice(0, 13)}…`
-                : bar.feature}
+              {shorten(bar.feature, 14)}
             </text>
             <rect
               className="nbp-Plot-bar"
@@ -182,7 +161,7 @@ export function ImportanceChart(props: {
             </text>
           </g>
         ))}
-      </svg>
+      </PlotFrame>
     </figure>
   );
 }

@@ -1,59 +1,12 @@
 import * as React from 'react';
 
+import { HorizontalRule, PlotFrame, shorten } from '../common/plot';
 import { formatNumber, histogramBars } from './format';
 import type { IColumnStats, IHistogram, ITopValue } from './types';
 
 /** The size of the small plots of the schema table. */
 export const PLOT_WIDTH = 120;
 export const PLOT_HEIGHT = 28;
-
-/** The class, test id and counting attribute of each kind of small plot. */
-const PLOT_KINDS = {
-  histogram: {
-    className: 'nbp-Plot nbp-Histogram',
-    testId: 'nbp-feature-histogram',
-    counts: 'data-bins'
-  },
-  top: {
-    className: 'nbp-Plot nbp-TopValues',
-    testId: 'nbp-feature-top',
-    counts: 'data-values'
-  }
-} as const;
-
-/** The size of a small plot, and what it says to screen readers. */
-interface IPlotBox {
-  width: number;
-  height: number;
-  label: string;
-}
-
-/**
- * The inline SVG of a small plot of `count` bins or values.
- */
-function PlotSvg(props: {
-  kind: keyof typeof PLOT_KINDS;
-  count: number;
-  box: IPlotBox;
-  children: React.ReactNode;
-}): JSX.Element {
-  const kind = PLOT_KINDS[props.kind];
-  const { width, height, label } = props.box;
-  return (
-    <svg
-      className={kind.className}
-      data-testid={kind.testId}
-      {...{ [kind.counts]: props.count }}
-      width={width}
-      height={height}
-      viewBox={`0 0 ${width} ${height}`}
-      role="img"
-      aria-label={label}
-    >
-      {props.children}
-    </svg>
-  );
-}
 
 /**
  * A small histogram of a numeric feature, as inline SVG (one bar per bin;
@@ -73,16 +26,16 @@ export function Histogram(props: {
     edges.length > 1
       ? ` from ${formatNumber(edges[0])} to ${formatNumber(edges[edges.length - 1])}`
       : '';
-  const box = { width, height, label: `Histogram of ${props.name}${range}` };
   return (
-    <PlotSvg kind="histogram" count={bars.length} box={box}>
-      <line
-        className="nbp-Plot-axis"
-        x1={0}
-        y1={height - 0.5}
-        x2={width}
-        y2={height - 0.5}
-      />
+    <PlotFrame
+      className="nbp-Histogram"
+      testId="nbp-feature-histogram"
+      data={{ 'data-bins': bars.length }}
+      width={width}
+      height={height}
+      label={`Histogram of ${props.name}${range}`}
+    >
+      <HorizontalRule y={height - 0.5} width={width} />
       {bars.map((bar, i) => (
         <rect
           key={i}
@@ -99,7 +52,7 @@ export function Histogram(props: {
           </title>
         </rect>
       ))}
-    </PlotSvg>
+    </PlotFrame>
   );
 }
 
@@ -120,14 +73,20 @@ export function TopValues(props: {
   const label = width * 0.45;
   const most = Math.max(1, ...top.map(t => t.count));
   const height = Math.max(row, top.length * row);
-  const box = { width, height, label: `Most frequent values of ${props.name}` };
   return (
-    <PlotSvg kind="top" count={top.length} box={box}>
+    <PlotFrame
+      className="nbp-TopValues"
+      testId="nbp-feature-top"
+      data={{ 'data-values': top.length }}
+      width={width}
+      height={height}
+      label={`Most frequent values of ${props.name}`}
+    >
       {top.map((t, i) => (
         <g key={i}>
           <title>{`${t.value}: ${t.count}`}</title>
           <text className="nbp-Plot-label" x={0} y={i * row + row - 2}>
-            {t.value.length > 10 ? `${t.value.slice(0, 9)}…` : t.value}
+            {shorten(t.value, 10)}
           </text>
           <rect
             className="nbp-Plot-bar"
@@ -138,7 +97,7 @@ export function TopValues(props: {
           />
         </g>
       ))}
-    </PlotSvg>
+    </PlotFrame>
   );
 }
 

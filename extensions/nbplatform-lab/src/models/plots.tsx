@@ -1,5 +1,6 @@
 import * as React from 'react';
 
+import { DottedLine, HorizontalRule, PlotFrame } from '../common/plot';
 import { ellipsize, formatMetric, metricChartData } from './format';
 import type { IMetricPoint } from './modelsApi';
 
@@ -31,46 +32,27 @@ export function MetricChart(props: {
     ` to ${formatMetric(data.max)}, last ${formatMetric(last.value)}`;
   return (
     <figure className="nbp-MetricChart" data-testid="nbp-metric-chart">
-      <svg
-        className="nbp-Plot nbp-MetricChart-plot"
-        data-testid="nbp-metric-chart-plot"
-        data-points={points.length}
-        data-metric={props.metric}
+      <PlotFrame
+        className="nbp-MetricChart-plot"
+        testId="nbp-metric-chart-plot"
+        data={{ 'data-points': points.length, 'data-metric': props.metric }}
         width={width}
         height={height}
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
-        aria-label={label}
+        label={label}
+        titled
       >
-        <title>{label}</title>
-        <line
-          className="nbp-Plot-axis"
-          x1={0}
-          y1={height - 0.5}
-          x2={width}
-          y2={height - 0.5}
+        <HorizontalRule y={height - 0.5} width={width} />
+        <DottedLine
+          points={points}
+          path={data.path}
+          className="nbp-MetricChart-line"
+          testId="nbp-metric-chart-path"
+          radius={1.5}
+          keyOf={(p, i) => `${p.step}-${i}`}
+          tip={p => `step ${p.step}: ${formatMetric(p.value)}`}
+          fill={() => 'var(--jp-brand-color1)'}
         />
-        {data.path && (
-          <path
-            className="nbp-MetricChart-line"
-            data-testid="nbp-metric-chart-path"
-            d={data.path}
-            fill="none"
-            style={{ stroke: 'var(--jp-brand-color1)', strokeWidth: 1.5 }}
-          />
-        )}
-        {points.map((p, i) => (
-          <circle
-            key={`${p.step}-${i}`}
-            cx={p.x}
-            cy={p.y}
-            r={i === points.length - 1 ? 2.5 : 1.5}
-            style={{ fill: 'var(--jp-brand-color1)' }}
-          >
-            <title>{`step ${p.step}: ${formatMetric(p.value)}`}</title>
-          </circle>
-        ))}
-      </svg>
+      </PlotFrame>
       <figcaption className="nbp-Muted nbp-MetricChart-caption">
         <span data-testid="nbp-metric-chart-range">
           {formatMetric(data.min)} – {formatMetric(data.max)}
