@@ -3,48 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 import pytest
+from online_support import apply_driver_stats
 
 from nbplatform.errors import InvalidParameterError
 from nbplatform_features.online import look_up
 from nbplatform_features.repo import FeatureRepo
 from nbplatform_features.settings import FeaturesSettings
 
-NOW = datetime.now(UTC).replace(microsecond=0)
-
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    import pandas as pd
-    from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
-    from feast.types import Float64, Int64
-
     home = tmp_path_factory.mktemp("home")
     repo = FeatureRepo(FeaturesSettings.from_env(home, {}))
-    store = repo.store
-    rows = pd.DataFrame(
-        {
-            "driver_id": [1, 2],
-            "event_timestamp": [NOW - timedelta(hours=1), NOW],
-            "conv_rate": [0.25, 0.5],
-            "trips": [3, 4],
-        }
-    )
-    path = repo.settings.data_dir / "stats.parquet"
-    rows.to_parquet(path)
-    driver = Entity(name="driver", join_keys=["driver_id"], value_type=ValueType.INT64)
-    view = FeatureView(
-        name="driver_stats",
-        entities=[driver],
-        ttl=timedelta(days=1),
-        schema=[Field(name="conv_rate", dtype=Float64), Field(name="trips", dtype=Int64)],
-        source=FileSource(name="stats", path=str(path), timestamp_field="event_timestamp"),
-    )
-    service = FeatureService(name="driver_model", features=[view[["trips"]]])
-    store.apply([driver, view, service])
-    store.write_to_online_store("driver_stats", rows)
+    apply_driver_stats(repo)
     return repo
 
 

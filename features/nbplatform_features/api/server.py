@@ -93,8 +93,12 @@ class OnlineFeaturesHandler(JSONAPIHandler):
             )
 
     async def blocking_served(self, state: FeaturesState) -> Served:
-        """Re-read what is served, off the event loop (Feast reads the registry file)."""
-        return await IOLoop.current().run_in_executor(state.executor, state.served)
+        """Re-read what is served, off the event loop (Feast reads the registry file).
+
+        On the lookups' own threads: on the shared ones, a lookup whose check
+        falls due for a re-read would wait behind a long materialization.
+        """
+        return await IOLoop.current().run_in_executor(state.online_executor, state.served)
 
     async def post(self) -> None:
         """Look the checked rows up (off the event loop) and answer as Feast's server does."""
