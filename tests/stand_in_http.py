@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from http.server import BaseHTTPRequestHandler
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+@contextlib.contextmanager
+def stand_in(handler: type[BaseHTTPRequestHandler], **attributes: Any) -> Iterator[Any]:
+    """Serve ``handler`` on a loopback port in a thread; ``attributes`` are set on the server.
+
+    The handler reads them as ``self.server.<name>`` (the calls it records, its state).
+    """
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in attributes.items():
+        setattr(server, name, value)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def mlflow_at(running: Any, server: Any) -> None:
+    """Point a running platform service's MLflow client at the stand-in ``server``."""
+    running.context.mlflow_url = f"http://127.0.0.1:{server.server_address[1]}"
+    running.context.mlflow_socket = None
 
 
 class JSONHandler(BaseHTTPRequestHandler):

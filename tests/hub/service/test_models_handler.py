@@ -8,9 +8,7 @@ makes: ``model-versions/get``, ``runs/get`` and ``metrics/get-history``.
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,7 +16,7 @@ import jsonschema
 import pytest
 from jobs_helpers import openapi_schema
 from routes_support import openapi_spec
-from stand_in_http import JSONHandler
+from stand_in_http import JSONHandler, mlflow_at, stand_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "drift"))
 
@@ -59,16 +57,11 @@ class _Mlflow(JSONHandler):
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The platform service, its MLflow the stand-in (``service.mlflow_calls``)."""
-    mlflow = ThreadingHTTPServer(("127.0.0.1", 0), _Mlflow)
-    mlflow.calls = []  # type: ignore[attr-defined]
-    threading.Thread(target=mlflow.serve_forever, daemon=True).start()
-    for running in start_service(tmp_path_factory, ("models",)):
-        running.context.mlflow_url = f"http://127.0.0.1:{mlflow.server_address[1]}"
-        running.context.mlflow_socket = None
-        running.mlflow_calls = mlflow.calls  # type: ignore[attr-defined]
-        yield running
-    mlflow.shutdown()
-    mlflow.server_close()
+    with stand_in(_Mlflow, calls=[]) as mlflow:
+        for running in start_service(tmp_path_factory, ("models",)):
+            mlflow_at(running, mlflow)
+            running.mlflow_calls = mlflow.calls  # type: ignore[attr-defined]
+            yield running
 
 
 def path(name: str = "churn", version: str = "1") -> str:

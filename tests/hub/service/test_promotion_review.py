@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from jobs_helpers import add_job, openapi_schema
 from routes_support import openapi_spec
-from stand_in_http import JSONHandler
+from stand_in_http import JSONHandler, mlflow_at, stand_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "drift"))
 
@@ -61,23 +59,19 @@ class _Mlflow(JSONHandler):
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The platform service with models and jobs; MLflow holds ``churn`` 1, 2, 3 (champion 1)."""
-    mlflow = ThreadingHTTPServer(("127.0.0.1", 0), _Mlflow)
-    mlflow.models = {  # type: ignore[attr-defined]
+    models = {
         "churn": {"versions": {"1", "2", "3"}, "aliases": {"champion": "1"}},
         "fresh": {"versions": {"1"}, "aliases": {}},
     }
-    threading.Thread(target=mlflow.serve_forever, daemon=True).start()
-    for running in start_service(tmp_path_factory, ("models", "jobs")):
-        running.context.mlflow_url = f"http://127.0.0.1:{mlflow.server_address[1]}"
-        running.context.mlflow_socket = None
+    with stand_in(_Mlflow, models=models) as mlflow:
+        for running in start_service(tmp_path_factory, ("models", "jobs")):
+            mlflow_at(running, mlflow)
 
-        async def get_user(name: str) -> dict:  # the stand-in hub knows tokens only
-            return {"name": name, "groups": GROUPS.get(name, ["data-scientist"])}
+            async def get_user(name: str) -> dict:  # the stand-in hub knows tokens only
+                return {"name": name, "groups": GROUPS.get(name, ["data-scientist"])}
 
-        running.context.hub.get_user = get_user
-        yield running
-    mlflow.shutdown()
-    mlflow.server_close()
+            running.context.hub.get_user = get_user
+            yield running
 
 
 def token(service: Service, name: str, role: str = "data-scientist") -> str:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from jobs_helpers import add_job, add_run, openapi_schema
 from routes_support import openapi_spec
-from stand_in_http import JSONHandler
+from stand_in_http import JSONHandler, mlflow_at, stand_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "drift"))
 
@@ -81,16 +79,11 @@ class _Mlflow(JSONHandler):
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The platform service with models and jobs; its MLflow the stand-in (``service.state``)."""
-    mlflow = ThreadingHTTPServer(("127.0.0.1", 0), _Mlflow)
-    mlflow.state = {"versions": {}, "runs": {}}  # type: ignore[attr-defined]
-    threading.Thread(target=mlflow.serve_forever, daemon=True).start()
-    for running in start_service(tmp_path_factory, ("models", "jobs")):
-        running.context.mlflow_url = f"http://127.0.0.1:{mlflow.server_address[1]}"
-        running.context.mlflow_socket = None
-        running.state = mlflow.state  # type: ignore[attr-defined]
-        yield running
-    mlflow.shutdown()
-    mlflow.server_close()
+    with stand_in(_Mlflow, state={"versions": {}, "runs": {}}) as mlflow:
+        for running in start_service(tmp_path_factory, ("models", "jobs")):
+            mlflow_at(running, mlflow)
+            running.state = mlflow.state  # type: ignore[attr-defined]
+            yield running
 
 
 def token(service: Service, name: str, role: str = "data-scientist") -> str:
