@@ -22,7 +22,7 @@ the service's gateway (Feast reads the online store in the service), vs
 ``FeatureStore.get_online_features`` on the same repository's SQLite online
 store called directly in this process; turns alternate. Goals: ratio ≤ 1.5 and
 p99 under 10 ms. A third turn measures the floor of any HTTP gateway on this
-machine: the same ``requests`` session POSTing the same body to a bare tornado
+machine: the same client (its pooled JSON POST) sending the same body to a bare tornado
 handler (no authentication, no lookup) that answers the same bytes, in a
 process of its own; its p99 over Feast's direct p99 is the least ratio a
 lookup over HTTP can reach here.
@@ -365,11 +365,14 @@ def features_online(args: argparse.Namespace) -> dict[str, Any]:
             body = {"entities": {"driver_id": [1]}, "features": refs}
             answer = client.send("POST", "features/server/get-online-features", json=body)
             floor_proc, floor_url = _bare_server(answer.content, Path(home))
-            session = client.session
+            # The same transport as ours (the client's pooled JSON POST), to the bare handler.
+            floor_client = PlatformClient(
+                platform_url=floor_url.rsplit("/", 1)[0] + "/", token=token
+            )
 
             def floor(key: int) -> Any:
                 body["entities"]["driver_id"] = [int(key)]
-                return session.post(floor_url, json=body, timeout=30).json()
+                return floor_client.post_json("lookup", json.dumps(body).encode())
 
             ours_t, bare_t, floor_t = [], [], []
             for i, key in enumerate(keys):
@@ -403,7 +406,7 @@ def features_online(args: argparse.Namespace) -> dict[str, Any]:
         f"p50 {o['p50_s'] * 1000:.2f} vs {b['p50_s'] * 1000:.2f} ms; platform RSS {peak:.0f} MB"
     )
     print(
-        f"features_online floor: the same session to a bare tornado handler answering the same "
+        f"features_online floor: the same client to a bare tornado handler answering the same "
         f"bytes: p99 {p99_floor * 1000:.2f} ms (p50 {benchlib.percentile(floor_t, 50) * 1000:.2f}"
         f" ms) -> the least ratio any HTTP lookup reaches here: {floor_ratio}; ours over the "
         f"floor: {round(p99_ours / p99_floor, 3)}"

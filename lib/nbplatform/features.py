@@ -347,13 +347,9 @@ def get_online_features(
         entities = {k: [row[k] for row in rows] for k in keys}
     body: dict[str, Any] = {"entities": entities, "full_feature_names": full_feature_names}
     body.update({"features": refs} if refs is not None else {"feature_service": service})
-    response = _client(client).send(
-        "POST",
-        "features/server/get-online-features",
-        data=json.dumps(body, default=_jsonable),
-        headers={"Content-Type": "application/json"},
+    answer = _client(client).post_json(
+        "features/server/get-online-features", json.dumps(body, default=_jsonable).encode()
     )
-    answer = response.json()
     names = answer["metadata"]["feature_names"]
     return {name: result["values"] for name, result in zip(names, answer["results"], strict=True)}
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from stand_in_http import JSONHandler, stand_in
 
 from nbplatform.client import PlatformClient
 from nbplatform.errors import (
     ConfigurationError,
+    InvalidParameterError,
     NotFoundError,
     PermissionDeniedError,
     UnauthenticatedError,
@@ -42,3 +44,43 @@ def test_client_against_the_real_service(platform):
     )
     with pytest.raises(PermissionDeniedError):
         PlatformClient(url, r.json()["token"]).me()
+
+
+def test_a_json_post_to_an_unreachable_platform_is_unavailable():
+    client = PlatformClient(f"http://127.0.0.1:{free_port()}/services/platform/", "t", timeout=5)
+    with pytest.raises(UnavailableError, match="not reachable"):
+        client.post_json("features/server/get-online-features", b"{}")
+
+
+class _Proxy(JSONHandler):
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self.server.seen.append((self.path, self.headers.get("Authorization")))
+        self.answer(200, {"via": "proxy"})
+
+
+def test_a_json_post_goes_through_the_proxy_where_one_applies(monkeypatch):
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with stand_in(_Proxy, seen=[]) as proxy:
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.server_address[1]}")
+        # A name, not loopback: requests never proxies 127.0.0.1 when no_proxy is unset.
+        client = PlatformClient("http://platform.invalid/services/platform/", "secret")
+        assert client.post_json("features/server/get-online-features", b"{}") == {"via": "proxy"}
+    url = "http://platform.invalid/services/platform/features/server/get-online-features"
+    assert proxy.seen == [(url, "token secret")]
+
+
+@pytest.mark.integration
+def test_json_posts_against_the_real_service(platform):
+    url = f"{platform.url}/services/platform/"
+    token = platform.create_user("post-user", "viewer")
+    client = PlatformClient(url, token)
+    path = "features/server/get-online-features"
+    with pytest.raises(InvalidParameterError, match="not both and not neither"):
+        client.post_json(path, b'{"entities": {"driver_id": [1]}}')
+    with pytest.raises(InvalidParameterError):
+        client.post_json(path, b"not json")
+    with pytest.raises(NotFoundError):
+        client.post_json("api/not-a-resource", b"{}")
+    with pytest.raises(UnauthenticatedError, match="token"):
+        PlatformClient(url, "wrong-token").post_json(path, b"{}")
