@@ -132,7 +132,7 @@ class PlatformClient:
             )
         except urllib3.exceptions.HTTPError as e:
             raise UnavailableError(f"The platform service at {url} is not reachable: {e}") from e
-        if response.status >= 400:
+        if response.status >= 300:  # redirects are not followed: a lookup never is one
             raise error_of(response)
         return response.json()
 

@@ -7,6 +7,7 @@ from nbplatform.client import PlatformClient
 from nbplatform.errors import (
     ConfigurationError,
     InvalidParameterError,
+    NbplatformError,
     NotFoundError,
     PermissionDeniedError,
     UnauthenticatedError,
@@ -68,6 +69,18 @@ def test_a_json_post_goes_through_the_proxy_where_one_applies(monkeypatch):
         assert client.post_json("features/server/get-online-features", b"{}") == {"via": "proxy"}
     url = "http://platform.invalid/services/platform/features/server/get-online-features"
     assert proxy.seen == [(url, "token secret")]
+
+
+class _Redirect(JSONHandler):
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self.answer(302, {"message": "log in first"})
+
+
+def test_a_json_post_answered_with_a_redirect_is_an_error():
+    with stand_in(_Redirect) as server:
+        client = PlatformClient(f"http://127.0.0.1:{server.server_address[1]}/", "t")
+        with pytest.raises(NbplatformError, match="log in first"):
+            client.post_json("features/server/get-online-features", b"{}")
 
 
 @pytest.mark.integration
