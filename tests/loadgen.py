@@ -346,7 +346,7 @@ def user_session(platform: Platform, rec: Recorder, name: str, password: str) ->
 
 
 def wait_ready(
-    platform: Platform, rec: Recorder, name: str, token: str, timeout: float = 240
+    platform: Platform, rec: Recorder, name: str, token: str, timeout: float = 360
 ) -> None:
     """Poll ``GET /hub/api/users/<name>`` (with the user's token) until the server is ready."""
     deadline = time.monotonic() + timeout

@@ -314,8 +314,8 @@ def update_spawner(c: Any, settings: Settings) -> None:
     c.ProfileSpawner.system_user_prefix = settings.system_user_prefix
     c.Spawner.cmd = [os.path.join(os.path.dirname(settings.python), "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"
-    c.Spawner.start_timeout = 120
-    c.Spawner.http_timeout = 120
+    c.Spawner.start_timeout = settings.spawn_timeout
+    c.Spawner.http_timeout = settings.spawn_timeout
     c.Spawner.environment = {"NBP_HOME": str(settings.home)}
     c.JupyterHub.allow_named_servers = True
     c.JupyterHub.named_server_limit_per_user = 3

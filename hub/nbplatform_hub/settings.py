@@ -65,6 +65,8 @@ class Settings:
         default_group: ``NBP_DEFAULT_GROUP``, the platform group of new users.
         idle_timeout: ``NBP_IDLE_TIMEOUT``, seconds of inactivity before a server is culled.
         cull_every: ``NBP_CULL_EVERY``, seconds between culler passes.
+        spawn_timeout: ``NBP_SPAWN_TIMEOUT``, seconds a new server may take to start
+            and to answer over HTTP (JupyterHub's ``start_timeout`` and ``http_timeout``).
         memory_enforcement: ``NBP_MEMORY_ENFORCEMENT``: auto, cgroup, watchdog or none.
         authenticator: ``NBP_AUTHENTICATOR``: ``native`` or ``generic-oauth``.
         mlflow_backend_uri: ``NBP_MLFLOW_BACKEND_URI``, MLflow's backend store
@@ -112,6 +114,7 @@ class Settings:
     default_group: str = "data-scientist"
     idle_timeout: int = 3600
     cull_every: int = 300
+    spawn_timeout: int = 120
     memory_enforcement: str = "auto"
     authenticator: str = "native"
     mlflow_backend_uri: str | None = None
@@ -170,6 +173,11 @@ class Settings:
         require = env.get("NBP_REQUIRE_ISOLATION", "").strip().lower()
         if require not in {"", "0", "1", "true", "false", "yes", "no"}:
             raise ConfigurationError(f"NBP_REQUIRE_ISOLATION={require!r} is not 1 or 0.")
+        spawn_timeout = _int(env, "NBP_SPAWN_TIMEOUT", 120)
+        if spawn_timeout < 1:
+            raise ConfigurationError(
+                f"NBP_SPAWN_TIMEOUT={spawn_timeout} must be at least 1 (seconds)."
+            )
         token = env.get("NBP_ADMIN_TOKEN") or None
         if token is not None and len(token) < 16:
             raise ConfigurationError("NBP_ADMIN_TOKEN is too short: use at least 16 characters.")
@@ -187,6 +195,7 @@ class Settings:
             default_group=env.get("NBP_DEFAULT_GROUP", "data-scientist") or "data-scientist",
             idle_timeout=_int(env, "NBP_IDLE_TIMEOUT", 3600),
             cull_every=_int(env, "NBP_CULL_EVERY", 300),
+            spawn_timeout=spawn_timeout,
             memory_enforcement=enforcement,
             authenticator=authenticator,
             mlflow_backend_uri=env.get("NBP_MLFLOW_BACKEND_URI") or None,

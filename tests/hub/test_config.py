@@ -80,6 +80,16 @@ def test_idle_culler_timeout_is_configurable(tmp_path):
     assert "--timeout=120" in culler["command"]
 
 
+def test_spawn_timeout_is_configurable(tmp_path):
+    env = {"NBP_HOME": str(tmp_path), "NBP_ADMIN_PASSWORD": "x" * 9}
+    c = Config()
+    configure(c, Settings.from_env(env))
+    assert (c.Spawner.start_timeout, c.Spawner.http_timeout) == (120, 120)
+    c = Config()
+    configure(c, Settings.from_env({**env, "NBP_SPAWN_TIMEOUT": "300"}))
+    assert (c.Spawner.start_timeout, c.Spawner.http_timeout) == (300, 300)
+
+
 def test_admin_token_is_an_api_token_of_the_first_admin(tmp_path):
     token = "t" * 32
     s = Settings.from_env(

@@ -32,6 +32,8 @@ def test_everything_lives_under_home(tmp_path):
         ({"NBP_ADMIN_USERS": " , "}, "NBP_ADMIN_USERS"),
         ({"NBP_ADMIN_TOKEN": "short"}, "NBP_ADMIN_TOKEN"),
         ({"NBP_PROMOTION_SELF_APPROVAL": "sometimes"}, "NBP_PROMOTION_SELF_APPROVAL"),
+        ({"NBP_SPAWN_TIMEOUT": "soon"}, "NBP_SPAWN_TIMEOUT"),
+        ({"NBP_SPAWN_TIMEOUT": "0"}, "NBP_SPAWN_TIMEOUT"),
     ],
 )
 def test_bad_values_are_named(tmp_path, env, needle):

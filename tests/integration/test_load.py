@@ -31,8 +31,15 @@ MIN_FREE_FOR_ALL_SERVERS = 12 * 1024**3
 
 @pytest.fixture(scope="module")
 def loaded(homes):
+    # Ten servers starting at once on 2 shared cores: one took over the default 120 s
+    # to start in a CI run (49 of 50 came up), so this platform allows what Zero to
+    # JupyterHub's chart allows by default (singleuser.startTimeout: 300).
     yield from running_platform(
-        homes("nbp-load"), NBP_GPUS="none", NBP_IDLE_TIMEOUT="86400", NBP_CULL_EVERY="3600"
+        homes("nbp-load"),
+        NBP_GPUS="none",
+        NBP_IDLE_TIMEOUT="86400",
+        NBP_CULL_EVERY="3600",
+        NBP_SPAWN_TIMEOUT="300",
     )
 
 
